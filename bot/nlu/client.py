@@ -1,0 +1,90 @@
+"""The bot's HTTP client for Rasa's ``POST /model/parse``.
+
+Rasa can be down, slow or answer nonsense. A parent must still get the menu of needs within
+2 seconds, so every call has a hard timeout (1 s by default) and any failure returns ``None``:
+the conversation engine treats that as "not understood" and shows the menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 1.0
+MAX_PARSE_CHARS = 1000  # the model learns from short messages; a 5,000-character one is cut
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+
+
+@dataclass(frozen=True)
+class NLUParse:
+    intent: str
+    confidence: float
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+    ranking: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+
+
+class NLUClient:
+    """Asynchronous Rasa client with a timeout and a degraded mode (returns None)."""
+
+    def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    async def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=httpx.Timeout(self.timeout),
+                limits=httpx.Limits(max_keepalive_connections=20),
+            )
+        return self._client
+
+    async def parse(self, text: str) -> NLUParse | None:
+        """Parse ``text``; ``None`` when Rasa is down, slow or answers garbage."""
+        try:
+            client = await self._http()
+            resp = await client.post("/model/parse", json={"text": text[:MAX_PARSE_CHARS]})
+            resp.raise_for_status()
+            return _read(resp.json())
+        except (httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
+            # The exception type only: the message could echo what the parent wrote.
+            log.warning("nlu unavailable: %s", type(exc).__name__)
+            return None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _read(payload: object) -> NLUParse | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("intent"), dict):
+        raise ValueError("not a Rasa parse result")
+    intent = payload["intent"]
+    name, confidence = intent.get("name"), intent.get("confidence")
+    if not isinstance(name, str) or not isinstance(confidence, int | float):
+        raise ValueError("intent without name or confidence")
+    if not math.isfinite(confidence) or not 0 <= confidence <= 1:
+        raise ValueError("confidence out of range")
+    entities = tuple(
+        Entity(str(e["entity"]), str(e["value"]))
+        for e in payload.get("entities") or []
+        if isinstance(e, dict) and "entity" in e and "value" in e
+    )
+    ranking = tuple(
+        (str(r["name"]), float(r["confidence"]))
+        for r in payload.get("intent_ranking") or []
+        if isinstance(r, dict) and "name" in r and "confidence" in r
+    )
+    return NLUParse(name, float(confidence), entities, ranking)
