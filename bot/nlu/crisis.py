@@ -22,7 +22,7 @@ PATTERN_DIR = Path(__file__).parent / "crisis_patterns"
 # Zero-width and bidi control characters: invisible, and a way to dodge a pattern.
 _INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _ARABIC_FOLD = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", "ـ": None}
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", "ـ": None, "’": "'", "‘": "'", "ʼ": "'", "`": "'"}
 )
 _SPACES = re.compile(r"\s+")
 
@@ -31,7 +31,8 @@ def normalize(text: str) -> str:
     """Fold text so one pattern covers the ways people write the same words.
 
     Lower-case, NFKC, no accents or Arabic vowel marks, one form of alef/ya/ta marbuta,
-    no tatweel, no invisible characters, single spaces. Digits stay (Arabizi uses 3, 7, 9).
+    no tatweel, one apostrophe (’ typed by phones becomes '), no invisible characters, single
+    spaces. Digits stay (Arabizi uses 3, 7, 9).
     """
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)

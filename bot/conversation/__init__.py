@@ -1,0 +1,1 @@
+"""The channel-agnostic conversation: what the bot says back, whatever the channel."""

@@ -1,0 +1,382 @@
+"""The conversation engine: one parent message in, the bot's replies out.
+
+It follows the bridge workers' practice (see ``../shared/domain.md``): answer the question
+asked, ask at most one clarifying question (the area), never a dead end (every answer offers
+a person), consent before anything is passed on, crisis numbers first. It knows nothing of
+Telegram or WhatsApp: channel adapters translate to and from :mod:`bot.conversation.messages`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.conversation.i18n import N_, Lang
+from bot.conversation.map_provider import MapProvider
+from bot.conversation.messages import Button, Incoming, Outcome, Reply
+from bot.conversation.render import service_block
+from bot.conversation.state import ChatState, StateStore
+from bot.conversation.text import clean, has_words
+from bot.conversation.vocabulary import AREA_LABELS, LANGUAGE_BUTTONS, NEED_LABELS
+from bot.nlu.crisis import CrisisMatch
+from bot.nlu.understand import NEEDS, Understander, Understanding
+
+log = logging.getLogger(__name__)
+BRUSSELS = ZoneInfo("Europe/Brussels")
+CONFIDENCE_THRESHOLD = 0.55
+MAX_SERVICES = 3
+MEDIA_KINDS = ("photo", "document", "voice")
+
+# Crisis numbers, most relevant first per kind of crisis (numbers from the sourced facts).
+_CRISIS_ORDER = {
+    "suicide": ("1813", "106", "112"),
+    "violence": ("112", "101", "1712"),
+    "abuse": ("1712", "112", "116 000"),
+    "homeless_tonight": ("112", "106", "1712"),
+    "danger": ("112", "101", "1712"),
+}
+_CRISIS_LINES = {
+    "112": N_("112: ambulance and fire brigade, day and night, free."),
+    "101": N_("101: police, day and night, free."),
+    "1712": N_("1712: violence, abuse or child abuse. Free and anonymous."),
+    "106": N_("106: Tele-Onthaal, someone who listens, day and night."),
+    "1813": N_("1813: suicide prevention, day and night, free."),
+    "116 000": N_("116 000: Child Focus, missing or abused children, day and night."),
+}
+
+
+def brussels_now() -> datetime:
+    return datetime.now(BRUSSELS)
+
+
+class Engine:
+    def __init__(
+        self,
+        maps: MapProvider,
+        understander: Understander,
+        state: StateStore,
+        clock: Callable[[], datetime] = brussels_now,
+    ) -> None:
+        self.maps = maps
+        self.understander = understander
+        self.state = state
+        self.clock = clock
+
+    async def handle(self, msg: Incoming) -> Outcome:
+        """Answer one message. Never raises: a failure becomes an apology and the menu."""
+        state = self.state.load(msg.chat_key) or ChatState(msg.chat_key)
+        try:
+            outcome = await self._handle(msg, state)
+        except Exception:  # a bug must never leave a parent without an answer
+            log.exception("engine error (kind=%s)", msg.kind)
+            t = Lang(state.language or "nl")
+            outcome = Outcome(
+                [Reply(t._("Sorry, something went wrong on my side. Please choose a topic:"),
+                       self._menu_buttons(t))],
+                t.code,
+            )
+        if msg.text.strip().lower() != "/forget":
+            self.state.save(state)
+        return outcome
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    async def _handle(self, msg: Incoming, state: ChatState) -> Outcome:
+        if msg.kind == "button" and msg.payload:
+            return self._button(msg.payload, state, msg)
+        if msg.kind in MEDIA_KINDS:
+            return self._media(state, msg)
+        text = clean(msg.text)
+        if text.startswith("/"):
+            return self._command(text, state, msg)
+        if not has_words(text):
+            t = self._lang(state, msg)
+            replies = self._welcome(t, state)
+            replies.append(Reply(t._("What can I help you with? Choose a topic:"),
+                                 self._menu_buttons(t)))
+            return Outcome(replies, t.code)
+        understood = await self.understander.understand(text, state.language, msg.language_hint)
+        return self._text(understood, state)
+
+    def _text(self, u: Understanding, state: ChatState) -> Outcome:
+        state.language = u.language
+        t = Lang(u.language)
+        if u.area:
+            state.area = u.area
+        replies = self._welcome(t, state)
+        outcome = Outcome(replies, t.code, u.intent, u.confidence,
+                          [{"entity": k, "value": v} for k, v in u.entities])
+        if u.crisis is not None or u.intent == "safety_crisis":
+            return self._crisis(t, state, outcome, u.crisis)
+        if u.degraded:
+            replies.append(Reply(
+                t._("I cannot read messages well right now. Please choose a topic, or talk to a "
+                    "bridge worker:"), self._menu_buttons(t)))
+            return outcome
+        if state.awaiting == "area" and state.pending_need and u.area and not (
+            u.is_need and u.confidence >= CONFIDENCE_THRESHOLD
+        ):
+            return self._answer_need(state.pending_need, t, state, outcome)
+        if u.intent == "out_of_scope" or u.confidence < CONFIDENCE_THRESHOLD:
+            return self._not_understood(t, state, outcome)
+        state.failures = 0
+        if u.is_need:
+            return self._answer_need(u.intent or "", t, state, outcome)
+        if u.intent == "human_request":
+            return self._offer_handoff(t, state, outcome, reason="human_request")
+        if u.intent == "greet":
+            if len(replies) == 0:
+                replies.append(Reply(t._("Hello! What can I help you with?"),
+                                     self._menu_buttons(t)))
+            else:
+                replies.append(Reply(t._("What can I help you with? Choose a topic:"),
+                                     self._menu_buttons(t)))
+        elif u.intent == "thanks":
+            replies.append(Reply(t._("You're welcome. Is there anything else?"),
+                                 self._next_buttons(t)))
+        elif u.intent == "goodbye":
+            replies.append(Reply(t._("Goodbye! You can write to me here at any time.")))
+        else:
+            return self._not_understood(t, state, outcome)
+        return outcome
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _answer_need(self, need: str, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        if need == "safety_crisis":
+            return self._crisis(t, state, outcome, None)
+        social_map = self.maps.current()
+        if state.area is None and not state.area_asked and self._depends_on_area(need):
+            state.area_asked = True
+            state.pending_need = need
+            state.awaiting = "area"
+            outcome.replies.append(Reply(
+                t._("In which part of Leuven do you live?"), self._area_buttons(t)))
+            return outcome
+        state.awaiting = None
+        state.pending_need = None
+        state.last_need = need
+        now = self.clock()
+        matches = social_map.find(need, area=state.area, lang=t.code, at=now, limit=MAX_SERVICES)
+        if not matches:
+            self.state.record_unmet_need(need, state.area, t.code)
+            outcome.handoff = True
+            state.awaiting = "consent"
+            outcome.replies.append(Reply(
+                t._("I do not know a service for this yet. A bridge worker can look for one "
+                    "with you. May I pass your question on to a bridge worker?"),
+                self._consent_buttons(t)))
+            return outcome
+        outcome.services = [m.id for m in matches]
+        label = t._(NEED_LABELS.get(need, need))
+        parts = [t.ngettext("I found {n} place for you ({topic}):",
+                            "I found {n} places for you ({topic}):", len(matches))
+                 .format(n=len(matches), topic=label)]
+        parts += [service_block(t, i, m, now) for i, m in enumerate(matches, start=1)]
+        parts.append(t._("Do you have another question, or do you want to talk to a bridge "
+                         "worker?"))
+        outcome.replies.append(Reply("\n\n".join(parts), self._next_buttons(t)))
+        return outcome
+
+    def _depends_on_area(self, need: str) -> bool:
+        """Ask for the area only when the map has local services for this need."""
+        matches = self.maps.current().find(need, area=None, lang="nl", limit=25)
+        return any("leuven" not in m.areas for m in matches)
+
+    def _crisis(
+        self, t: Lang, state: ChatState, outcome: Outcome, match: CrisisMatch | None
+    ) -> Outcome:
+        outcome.intent = "safety_crisis"
+        outcome.handoff = True
+        outcome.urgent = True
+        order = _CRISIS_ORDER.get(match.category if match else "danger", _CRISIS_ORDER["danger"])
+        numbers = list(order) + [n for n in _CRISIS_LINES if n not in order]
+        lines = [t._("You are not alone. If you are in danger now, call 112 or the police (101).")]
+        lines += ["📞 " + self._crisis_line(t, n) for n in numbers]
+        outcome.replies.append(Reply("\n".join(lines)))
+        state.awaiting = "consent"
+        state.pending_need = "safety_crisis"
+        outcome.replies.append(Reply(
+            t._("A bridge worker can help you too, as soon as possible. May I pass your message "
+                "on to a bridge worker?"), self._consent_buttons(t)))
+        return outcome
+
+    @staticmethod
+    def _crisis_line(t: Lang, number: str) -> str:
+        text = t._(_CRISIS_LINES[number])
+        return text.replace(number, t.number(number), 1) if t.rtl else text
+
+    def _not_understood(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        state.failures += 1
+        if state.failures >= 2:
+            outcome.handoff = True
+            state.awaiting = "consent"
+            outcome.replies.append(Reply(
+                t._("Sorry, I still do not understand. A bridge worker can help you in person. "
+                    "May I pass your question on to a bridge worker?"),
+                self._consent_buttons(t) + self._menu_buttons(t)))
+            return outcome
+        outcome.replies.append(Reply(
+            t._("Sorry, I am not sure I understand. I can help with these topics:"),
+            self._menu_buttons(t)))
+        return outcome
+
+    def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome, reason: str) -> Outcome:
+        outcome.handoff = True
+        state.awaiting = "consent"
+        outcome.replies.append(Reply(
+            t._("A bridge worker is a person from the city who helps parents, in confidence. "
+                "May I pass your question on to a bridge worker?"), self._consent_buttons(t)))
+        return outcome
+
+    def _media(self, state: ChatState, msg: Incoming) -> Outcome:
+        t = self._lang(state, msg)
+        replies = self._welcome(t, state)
+        outcome = Outcome(replies, t.code, handoff=True)
+        state.awaiting = "consent"
+        replies.append(Reply(
+            t._("Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
+                "can. May I pass this on to a bridge worker?"), self._consent_buttons(t)))
+        return outcome
+
+    # -- buttons and commands ----------------------------------------------------------------
+
+    def _button(self, payload: str, state: ChatState, msg: Incoming) -> Outcome:
+        t = self._lang(state, msg)
+        state.greeted = True  # buttons only exist in replies, so the parent has been greeted
+        kind, _, value = payload.partition(":")
+        outcome = Outcome([], t.code)
+        if kind == "lang" and value in ("nl", "ar", "fr", "en"):
+            state.language = value
+            t = Lang(value)
+            outcome.language = value
+            outcome.replies.append(Reply(
+                t._("I will write in English from now on. What can I help you with?"),
+                self._menu_buttons(t)))
+        elif kind == "need" and value in NEEDS:
+            outcome.intent = value
+            return self._answer_need(value, t, state, outcome)
+        elif kind == "area":
+            state.area = value if value in AREA_LABELS else None
+            state.area_asked = True
+            if state.pending_need:
+                return self._answer_need(state.pending_need, t, state, outcome)
+            outcome.replies.append(Reply(t._("Thank you. What can I help you with?"),
+                                         self._menu_buttons(t)))
+        elif kind == "handoff" and value == "offer":
+            return self._offer_handoff(t, state, outcome, reason="button")
+        elif kind == "handoff" and value == "yes":
+            return self._consented(t, state, outcome)
+        elif kind == "handoff" and value == "no":
+            state.consent = False
+            state.awaiting = None
+            outcome.replies.append(Reply(
+                t._("All right, I will not pass anything on. You can still use the services and "
+                    "numbers above. In danger, always call 112."), self._next_buttons(t)))
+        else:
+            outcome.replies.append(Reply(t._("What can I help you with? Choose a topic:"),
+                                         self._menu_buttons(t)))
+        return outcome
+
+    def _consented(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        urgent = state.pending_need == "safety_crisis"
+        state.consent = True
+        state.awaiting = None
+        self.state.request_handoff(state.chat_key, "consent", urgent, state.last_need,
+                                   state.area, t.code)
+        outcome.handoff = True
+        outcome.urgent = urgent
+        outcome.replies.append(Reply(
+            t._("Thank you. I have passed your question on. A bridge worker will answer you here "
+                "in this chat, usually within one working day.")))
+        return outcome
+
+    def _command(self, text: str, state: ChatState, msg: Incoming) -> Outcome:
+        t = self._lang(state, msg)
+        command = text.split()[0].split("@")[0].lower()
+        outcome = Outcome([], t.code)
+        if command == "/start":
+            state.greeted = False
+            outcome.replies.extend(self._welcome(t, state))
+            outcome.replies.append(Reply(t._("What can I help you with? Choose a topic:"),
+                                         self._menu_buttons(t)))
+        elif command == "/language":
+            outcome.replies.append(Reply(t._("Choose your language:"), self._language_buttons()))
+        elif command in ("/menu", "/help"):
+            outcome.replies.append(Reply(t._("I can help with these topics:"),
+                                         self._menu_buttons(t)))
+        elif command == "/forget":
+            self.state.forget(state.chat_key)
+            outcome.replies.append(Reply(
+                t._("Done: I have erased everything I kept about you. You can start again at "
+                    "any time.")))
+        elif command == "/mydata":
+            outcome.replies.append(Reply(self._my_data(t, state)))
+        else:
+            outcome.replies.append(Reply(
+                t._("I do not know that command. I can help with these topics:"),
+                self._menu_buttons(t)))
+        return outcome
+
+    def _my_data(self, t: Lang, state: ChatState) -> str:
+        unknown = t._("not known")
+        area = t._(AREA_LABELS[state.area]) if state.area in AREA_LABELS else unknown
+        need = t._(NEED_LABELS[state.last_need]) if state.last_need in NEED_LABELS else unknown
+        lines = [
+            t._("This is what I keep about you:"),
+            t._("Language: {value}").format(value=dict(LANGUAGE_BUTTONS).get(t.code, t.code)),
+            t._("Part of Leuven: {value}").format(value=area),
+            t._("Last topic: {value}").format(value=need),
+            t._("Questions passed on to a bridge worker: {value}").format(
+                value=self.state.open_handoffs(state.chat_key)),
+            t._("I do not keep your messages. Type /forget to erase everything."),
+        ]
+        return "\n".join(lines)
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _lang(self, state: ChatState, msg: Incoming) -> Lang:
+        if state.language is None:
+            hint = (msg.language_hint or "").split("-")[0].lower()
+            state.language = hint if hint in ("nl", "ar", "fr", "en") else "nl"
+        return Lang(state.language)
+
+    def _welcome(self, t: Lang, state: ChatState) -> list[Reply]:
+        if state.greeted:
+            return []
+        state.greeted = True
+        text = "\n".join([
+            t._("Hello, I am Wegwijs. I help parents in Leuven find the right help, and I can put "
+                "you in touch with a bridge worker."),
+            t._("Privacy: I keep only your language, part of Leuven and topic, not your messages. "
+                "Type /forget to erase everything."),
+        ])
+        return [Reply(text, self._language_buttons())]
+
+    @staticmethod
+    def _language_buttons() -> tuple[tuple[Button, ...], ...]:
+        return (tuple(Button(label, f"lang:{code}") for code, label in LANGUAGE_BUTTONS),)
+
+    @staticmethod
+    def _menu_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
+        buttons = [Button(t._(label), f"need:{need}") for need, label in NEED_LABELS.items()]
+        buttons.append(Button(t._("Talk to a bridge worker"), "handoff:offer"))
+        return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
+
+    @staticmethod
+    def _area_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
+        buttons = [Button(t._(label), f"area:{area}") for area, label in AREA_LABELS.items()]
+        buttons.append(Button(t._("I don't know / elsewhere"), "area:none"))
+        return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
+
+    @staticmethod
+    def _next_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
+        return ((Button(t._("Another question"), "menu:"),
+                 Button(t._("Talk to a bridge worker"), "handoff:offer")),)
+
+    @staticmethod
+    def _consent_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
+        return ((Button(t._("Yes, pass it on"), "handoff:yes"),
+                 Button(t._("No, thank you"), "handoff:no")),)

@@ -1,0 +1,54 @@
+"""The one message type every channel adapter speaks (in and out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "button", "photo", "document", "voice", "location", "other"]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str  # e.g. "lang:ar", "need:food", "area:heverlee", "handoff:yes"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A parent's message as the engine sees it, independent of Telegram or WhatsApp."""
+
+    chat_id: str
+    text: str = ""
+    kind: Kind = "text"
+    payload: str | None = None  # set when kind == "button"
+    language_hint: str | None = None  # the platform's language, e.g. Telegram's "fr-BE"
+    channel: str = "terminal"
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass
+class Outcome:
+    """What the engine decided for one message: the replies plus why (for tests and `ask`)."""
+
+    replies: list[Reply]
+    language: str
+    intent: str | None = None
+    confidence: float = 0.0
+    entities: list[dict[str, str]] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    handoff: bool = False
+    urgent: bool = False
+
+    @property
+    def reply(self) -> str:
+        return "\n\n".join(r.text for r in self.replies)

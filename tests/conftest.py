@@ -1,0 +1,55 @@
+"""Shared fixtures: the real social map, and one real Rasa server for the whole session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.conversation.engine import Engine
+from bot.conversation.map_provider import MapProvider
+from bot.conversation.state import StateStore
+from bot.nlu.client import NLUClient
+from bot.nlu.understand import Understander
+from bot.paths import MAP_DATA_DIR
+from social_map.build import build_map
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+# A Tuesday in term time, 10:00: most services are open, none on holiday.
+TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
+
+
+@pytest.fixture(scope="session")
+def map_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("map") / "social_map.db"
+    build_map(MAP_DATA_DIR, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def rasa_url() -> Iterator[str]:
+    """The real Rasa server: ``NLU_URL`` if given, else trained (or reused) and started here."""
+    if os.environ.get("NLU_URL"):
+        yield os.environ["NLU_URL"].rstrip("/")
+        return
+    from bot.nlu.server import LocalRasaServer
+    from bot.nlu.training import train
+
+    model = train(quiet=True).model
+    with LocalRasaServer(model) as server:
+        yield server.url
+
+
+@pytest.fixture
+async def engine(map_db: Path, rasa_url: str) -> AsyncIterator[Engine]:
+    client = NLUClient(rasa_url, timeout=5.0)  # generous: CI machines are noisy
+    maps = MapProvider(map_db)
+    state = StateStore(":memory:")
+    yield Engine(maps, Understander(client), state, clock=lambda: TUESDAY_MORNING)
+    await client.aclose()
+    maps.close()
+    state.close()
