@@ -13,13 +13,18 @@ from bot.nlu.areas import canonical_area
 async def answer_one(engine: Engine, n: int, request: dict[str, Any]) -> dict[str, Any]:
     """Answer ``request`` as a parent's message in an already-greeted conversation."""
     chat_id = f"ask-{n}"
-    state = ChatState(f"ask:{chat_id}", language=request.get("lang"),
-                      area=canonical_area(request.get("area")), greeted=True)
+    state = ChatState(
+        f"ask:{chat_id}",
+        language=request.get("lang"),
+        area=canonical_area(request.get("area")),
+        greeted=True,
+    )
     if state.area:
         state.area_asked = True
     engine.state.save(state)
-    outcome = await engine.handle(Incoming(chat_id, str(request["text"]), channel="ask",
-                                           language_hint=request.get("lang")))
+    outcome = await engine.handle(
+        Incoming(chat_id, str(request["text"]), channel="ask", language_hint=request.get("lang"))
+    )
     return {
         "language": outcome.language,
         "intent": outcome.intent,

@@ -17,7 +17,9 @@ from social_map.cli import map_group
 @click.version_option(package_name="wegwijs")
 def main() -> None:
     """Wegwijs: find the right local service for parents in Leuven."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 main.add_command(map_group)
@@ -50,8 +52,11 @@ async def _chat(url: str) -> None:
 @click.option("--lang", type=click.Choice(["nl", "ar", "fr", "en"]), help="The parent's language.")
 @click.option("--area", help="The parent's area id, e.g. heverlee.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--jsonl", is_flag=True,
-              help='Read {"text": ..., "lang": ..., "area": ...} lines on stdin, write JSON lines.')
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"text": ..., "lang": ..., "area": ...} lines on stdin, write JSON lines.',
+)
 def ask(text: str | None, lang: str | None, area: str | None, as_json: bool, jsonl: bool) -> None:
     """Answer one message (or a batch with --jsonl) as the bot would."""
     from bot.nlu.server import RasaStartError, nlu_endpoint
@@ -65,16 +70,18 @@ def ask(text: str | None, lang: str | None, area: str | None, as_json: bool, jso
         raise click.ClickException(str(exc)) from exc
 
 
-async def _ask(url: str, text: str | None, lang: str | None, area: str | None,
-               as_json: bool, jsonl: bool) -> None:
+async def _ask(
+    url: str, text: str | None, lang: str | None, area: str | None, as_json: bool, jsonl: bool
+) -> None:
     from bot.app import engine_for
     from bot.asking import answer_one
 
     async with engine_for(url, state_path=":memory:") as engine:
         if not jsonl:
             result = await answer_one(engine, 0, {"text": text, "lang": lang, "area": area})
-            click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json
-                       else result["reply"])
+            click.echo(
+                json.dumps(result, ensure_ascii=False, indent=2) if as_json else result["reply"]
+            )
             return
         for n, line in enumerate(sys.stdin):
             if not line.strip():

@@ -18,18 +18,30 @@ pytestmark = pytest.mark.rasa
 WEGWIJS = [sys.executable, "-m", "bot.cli"]
 
 
-def run(args: list[str], rasa_url: str, map_db: Path, stdin: str = "",
-        tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], rasa_url: str, map_db: Path, stdin: str = "", tmp: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, NLU_URL=rasa_url, WEGWIJS_MAP_DB=str(map_db))
     if tmp is not None:
         env["WEGWIJS_DATA_DIR"] = str(tmp)
-    return subprocess.run(WEGWIJS + args, input=stdin, capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        WEGWIJS + args,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_ask_json(rasa_url: str, map_db: Path, tmp_path: Path) -> None:
-    result = run(["ask", "--json", "--area", "kessel-lo", "waar kan ik goedkoop eten kopen"],
-                 rasa_url, map_db, tmp=tmp_path)
+    result = run(
+        ["ask", "--json", "--area", "kessel-lo", "waar kan ik goedkoop eten kopen"],
+        rasa_url,
+        map_db,
+        tmp=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["language"] == "nl"

@@ -10,8 +10,10 @@ from bot.conversation.messages import Incoming, Outcome
 
 pytestmark = pytest.mark.rasa
 
-WELCOME = "Privacy: I keep only your language, part of Leuven and topic, not your messages. " \
+WELCOME = (
+    "Privacy: I keep only your language, part of Leuven and topic, not your messages. "
     "Type /forget to erase everything."
+)
 AREA_QUESTION = "In which part of Leuven do you live?"
 NOT_UNDERSTOOD = "Sorry, I am not sure I understand. I can help with these topics:"
 
@@ -86,7 +88,9 @@ NEED_MESSAGES = {
     ("lang", "need", "message"),
     [(lang, need, msg) for lang, needs in NEED_MESSAGES.items() for need, msg in needs.items()],
 )
-async def test_a_need_gets_local_services(engine: Engine, lang: str, need: str, message: str) -> None:
+async def test_a_need_gets_local_services(
+    engine: Engine, lang: str, need: str, message: str
+) -> None:
     chat = f"need-{lang}-{need}"
     await press(engine, chat, f"lang:{lang}")  # first contact done, language chosen
     outcome = await text(engine, chat, message)
@@ -132,8 +136,10 @@ async def test_language_switch_by_button_and_by_writing(engine: Engine) -> None:
     await text(engine, chat, "hallo")
     outcome = await press(engine, chat, "lang:ar")
     assert outcome.language == "ar"
-    assert said("ar", "I will write in English from now on. What can I help you with?") in \
-        outcome.reply
+    assert (
+        said("ar", "I will write in English from now on. What can I help you with?")
+        in outcome.reply
+    )
     outcome = await text(engine, chat, "bonjour, je cherche une école de devoirs pour mon fils")
     assert outcome.language == "fr"
     outcome = await text(engine, chat, "ok")
@@ -162,7 +168,9 @@ async def test_gibberish_gets_the_menu_then_a_person(engine: Engine) -> None:
         ("ar", "bghit nmout"),
     ],
 )
-async def test_a_crisis_gets_emergency_numbers_first(engine: Engine, lang: str, message: str) -> None:
+async def test_a_crisis_gets_emergency_numbers_first(
+    engine: Engine, lang: str, message: str
+) -> None:
     chat = f"crisis-{lang}-{len(message)}"
     await press(engine, chat, f"lang:{lang}")
     outcome = await text(engine, chat, message)
@@ -265,4 +273,3 @@ async def test_state_survives_a_restart(map_db, rasa_url, tmp_path) -> None:  # 
             assert state is not None and state.language == "ar" and state.area == "wilsele"
         await client.aclose()
         engine.state.close()
-

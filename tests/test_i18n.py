@@ -27,10 +27,27 @@ def test_the_template_matches_the_code(tmp_path: Path) -> None:
     """A string added to the code without `pybabel extract` would silently stay English."""
     fresh = tmp_path / "fresh.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "-o", str(fresh),
-         "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "-k",
+            "ngettext:1,2",
+            "--no-location",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with fresh.open("rb") as f:
         in_code = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}

@@ -26,7 +26,7 @@ from bot.nlu.understand import Understander
 
 def fake_rasa(behaviour: str) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if behaviour == "slow":
                 time.sleep(3)

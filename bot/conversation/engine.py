@@ -73,8 +73,12 @@ class Engine:
             log.exception("engine error (kind=%s)", msg.kind)
             t = Lang(state.language or "nl")
             outcome = Outcome(
-                [Reply(t._("Sorry, something went wrong on my side. Please choose a topic:"),
-                       self._menu_buttons(t))],
+                [
+                    Reply(
+                        t._("Sorry, something went wrong on my side. Please choose a topic:"),
+                        self._menu_buttons(t),
+                    )
+                ],
                 t.code,
             )
         if msg.text.strip().lower() != "/forget":
@@ -94,8 +98,9 @@ class Engine:
         if not has_words(text):
             t = self._lang(state, msg)
             replies = self._welcome(t, state)
-            replies.append(Reply(t._("What can I help you with? Choose a topic:"),
-                                 self._menu_buttons(t)))
+            replies.append(
+                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+            )
             return Outcome(replies, t.code)
         understood = await self.understander.understand(text, state.language, msg.language_hint)
         return self._text(understood, state)
@@ -106,17 +111,31 @@ class Engine:
         if u.area:
             state.area = u.area
         replies = self._welcome(t, state)
-        outcome = Outcome(replies, t.code, u.intent, u.confidence,
-                          [{"entity": k, "value": v} for k, v in u.entities])
+        outcome = Outcome(
+            replies,
+            t.code,
+            u.intent,
+            u.confidence,
+            [{"entity": k, "value": v} for k, v in u.entities],
+        )
         if u.crisis is not None or u.intent == "safety_crisis":
             return self._crisis(t, state, outcome, u.crisis)
         if u.degraded:
-            replies.append(Reply(
-                t._("I cannot read messages well right now. Please choose a topic, or talk to a "
-                    "bridge worker:"), self._menu_buttons(t)))
+            replies.append(
+                Reply(
+                    t._(
+                        "I cannot read messages well right now. Please choose a topic, or talk to a "
+                        "bridge worker:"
+                    ),
+                    self._menu_buttons(t),
+                )
+            )
             return outcome
-        if state.awaiting == "area" and state.pending_need and u.area and not (
-            u.is_need and u.confidence >= CONFIDENCE_THRESHOLD
+        if (
+            state.awaiting == "area"
+            and state.pending_need
+            and u.area
+            and not (u.is_need and u.confidence >= CONFIDENCE_THRESHOLD)
         ):
             return self._answer_need(state.pending_need, t, state, outcome)
         if u.intent == "out_of_scope" or u.confidence < CONFIDENCE_THRESHOLD:
@@ -128,14 +147,17 @@ class Engine:
             return self._offer_handoff(t, state, outcome, reason="human_request")
         if u.intent == "greet":
             if len(replies) == 0:
-                replies.append(Reply(t._("Hello! What can I help you with?"),
-                                     self._menu_buttons(t)))
+                replies.append(
+                    Reply(t._("Hello! What can I help you with?"), self._menu_buttons(t))
+                )
             else:
-                replies.append(Reply(t._("What can I help you with? Choose a topic:"),
-                                     self._menu_buttons(t)))
+                replies.append(
+                    Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+                )
         elif u.intent == "thanks":
-            replies.append(Reply(t._("You're welcome. Is there anything else?"),
-                                 self._next_buttons(t)))
+            replies.append(
+                Reply(t._("You're welcome. Is there anything else?"), self._next_buttons(t))
+            )
         elif u.intent == "goodbye":
             replies.append(Reply(t._("Goodbye! You can write to me here at any time.")))
         else:
@@ -152,8 +174,9 @@ class Engine:
             state.area_asked = True
             state.pending_need = need
             state.awaiting = "area"
-            outcome.replies.append(Reply(
-                t._("In which part of Leuven do you live?"), self._area_buttons(t)))
+            outcome.replies.append(
+                Reply(t._("In which part of Leuven do you live?"), self._area_buttons(t))
+            )
             return outcome
         state.awaiting = None
         state.pending_need = None
@@ -164,19 +187,29 @@ class Engine:
             self.state.record_unmet_need(need, state.area, t.code)
             outcome.handoff = True
             state.awaiting = "consent"
-            outcome.replies.append(Reply(
-                t._("I do not know a service for this yet. A bridge worker can look for one "
-                    "with you. May I pass your question on to a bridge worker?"),
-                self._consent_buttons(t)))
+            outcome.replies.append(
+                Reply(
+                    t._(
+                        "I do not know a service for this yet. A bridge worker can look for one "
+                        "with you. May I pass your question on to a bridge worker?"
+                    ),
+                    self._consent_buttons(t),
+                )
+            )
             return outcome
         outcome.services = [m.id for m in matches]
         label = t._(NEED_LABELS.get(need, need))
-        parts = [t.ngettext("I found {n} place for you ({topic}):",
-                            "I found {n} places for you ({topic}):", len(matches))
-                 .format(n=len(matches), topic=label)]
+        parts = [
+            t.ngettext(
+                "I found {n} place for you ({topic}):",
+                "I found {n} places for you ({topic}):",
+                len(matches),
+            ).format(n=len(matches), topic=label)
+        ]
         parts += [service_block(t, i, m, now) for i, m in enumerate(matches, start=1)]
-        parts.append(t._("Do you have another question, or do you want to talk to a bridge "
-                         "worker?"))
+        parts.append(
+            t._("Do you have another question, or do you want to talk to a bridge worker?")
+        )
         outcome.replies.append(Reply("\n\n".join(parts), self._next_buttons(t)))
         return outcome
 
@@ -198,9 +231,15 @@ class Engine:
         outcome.replies.append(Reply("\n".join(lines)))
         state.awaiting = "consent"
         state.pending_need = "safety_crisis"
-        outcome.replies.append(Reply(
-            t._("A bridge worker can help you too, as soon as possible. May I pass your message "
-                "on to a bridge worker?"), self._consent_buttons(t)))
+        outcome.replies.append(
+            Reply(
+                t._(
+                    "A bridge worker can help you too, as soon as possible. May I pass your message "
+                    "on to a bridge worker?"
+                ),
+                self._consent_buttons(t),
+            )
+        )
         return outcome
 
     @staticmethod
@@ -213,22 +252,36 @@ class Engine:
         if state.failures >= 2:
             outcome.handoff = True
             state.awaiting = "consent"
-            outcome.replies.append(Reply(
-                t._("Sorry, I still do not understand. A bridge worker can help you in person. "
-                    "May I pass your question on to a bridge worker?"),
-                self._consent_buttons(t) + self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(
+                    t._(
+                        "Sorry, I still do not understand. A bridge worker can help you in person. "
+                        "May I pass your question on to a bridge worker?"
+                    ),
+                    self._consent_buttons(t) + self._menu_buttons(t),
+                )
+            )
             return outcome
-        outcome.replies.append(Reply(
-            t._("Sorry, I am not sure I understand. I can help with these topics:"),
-            self._menu_buttons(t)))
+        outcome.replies.append(
+            Reply(
+                t._("Sorry, I am not sure I understand. I can help with these topics:"),
+                self._menu_buttons(t),
+            )
+        )
         return outcome
 
     def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome, reason: str) -> Outcome:
         outcome.handoff = True
         state.awaiting = "consent"
-        outcome.replies.append(Reply(
-            t._("A bridge worker is a person from the city who helps parents, in confidence. "
-                "May I pass your question on to a bridge worker?"), self._consent_buttons(t)))
+        outcome.replies.append(
+            Reply(
+                t._(
+                    "A bridge worker is a person from the city who helps parents, in confidence. "
+                    "May I pass your question on to a bridge worker?"
+                ),
+                self._consent_buttons(t),
+            )
+        )
         return outcome
 
     def _media(self, state: ChatState, msg: Incoming) -> Outcome:
@@ -236,9 +289,15 @@ class Engine:
         replies = self._welcome(t, state)
         outcome = Outcome(replies, t.code, handoff=True)
         state.awaiting = "consent"
-        replies.append(Reply(
-            t._("Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
-                "can. May I pass this on to a bridge worker?"), self._consent_buttons(t)))
+        replies.append(
+            Reply(
+                t._(
+                    "Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
+                    "can. May I pass this on to a bridge worker?"
+                ),
+                self._consent_buttons(t),
+            )
+        )
         return outcome
 
     # -- buttons and commands ----------------------------------------------------------------
@@ -252,9 +311,12 @@ class Engine:
             state.language = value
             t = Lang(value)
             outcome.language = value
-            outcome.replies.append(Reply(
-                t._("I will write in English from now on. What can I help you with?"),
-                self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(
+                    t._("I will write in English from now on. What can I help you with?"),
+                    self._menu_buttons(t),
+                )
+            )
         elif kind == "need" and value in NEEDS:
             outcome.intent = value
             return self._answer_need(value, t, state, outcome)
@@ -263,8 +325,9 @@ class Engine:
             state.area_asked = True
             if state.pending_need:
                 return self._answer_need(state.pending_need, t, state, outcome)
-            outcome.replies.append(Reply(t._("Thank you. What can I help you with?"),
-                                         self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(t._("Thank you. What can I help you with?"), self._menu_buttons(t))
+            )
         elif kind == "handoff" and value == "offer":
             return self._offer_handoff(t, state, outcome, reason="button")
         elif kind == "handoff" and value == "yes":
@@ -272,25 +335,38 @@ class Engine:
         elif kind == "handoff" and value == "no":
             state.consent = False
             state.awaiting = None
-            outcome.replies.append(Reply(
-                t._("All right, I will not pass anything on. You can still use the services and "
-                    "numbers above. In danger, always call 112."), self._next_buttons(t)))
+            outcome.replies.append(
+                Reply(
+                    t._(
+                        "All right, I will not pass anything on. You can still use the services and "
+                        "numbers above. In danger, always call 112."
+                    ),
+                    self._next_buttons(t),
+                )
+            )
         else:
-            outcome.replies.append(Reply(t._("What can I help you with? Choose a topic:"),
-                                         self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+            )
         return outcome
 
     def _consented(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
         urgent = state.pending_need == "safety_crisis"
         state.consent = True
         state.awaiting = None
-        self.state.request_handoff(state.chat_key, "consent", urgent, state.last_need,
-                                   state.area, t.code)
+        self.state.request_handoff(
+            state.chat_key, "consent", urgent, state.last_need, state.area, t.code
+        )
         outcome.handoff = True
         outcome.urgent = urgent
-        outcome.replies.append(Reply(
-            t._("Thank you. I have passed your question on. A bridge worker will answer you here "
-                "in this chat, usually within one working day.")))
+        outcome.replies.append(
+            Reply(
+                t._(
+                    "Thank you. I have passed your question on. A bridge worker will answer you here "
+                    "in this chat, usually within one working day."
+                )
+            )
+        )
         return outcome
 
     def _command(self, text: str, state: ChatState, msg: Incoming) -> Outcome:
@@ -300,24 +376,34 @@ class Engine:
         if command == "/start":
             state.greeted = False
             outcome.replies.extend(self._welcome(t, state))
-            outcome.replies.append(Reply(t._("What can I help you with? Choose a topic:"),
-                                         self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+            )
         elif command == "/language":
             outcome.replies.append(Reply(t._("Choose your language:"), self._language_buttons()))
         elif command in ("/menu", "/help"):
-            outcome.replies.append(Reply(t._("I can help with these topics:"),
-                                         self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(t._("I can help with these topics:"), self._menu_buttons(t))
+            )
         elif command == "/forget":
             self.state.forget(state.chat_key)
-            outcome.replies.append(Reply(
-                t._("Done: I have erased everything I kept about you. You can start again at "
-                    "any time.")))
+            outcome.replies.append(
+                Reply(
+                    t._(
+                        "Done: I have erased everything I kept about you. You can start again at "
+                        "any time."
+                    )
+                )
+            )
         elif command == "/mydata":
             outcome.replies.append(Reply(self._my_data(t, state)))
         else:
-            outcome.replies.append(Reply(
-                t._("I do not know that command. I can help with these topics:"),
-                self._menu_buttons(t)))
+            outcome.replies.append(
+                Reply(
+                    t._("I do not know that command. I can help with these topics:"),
+                    self._menu_buttons(t),
+                )
+            )
         return outcome
 
     def _my_data(self, t: Lang, state: ChatState) -> str:
@@ -330,7 +416,8 @@ class Engine:
             t._("Part of Leuven: {value}").format(value=area),
             t._("Last topic: {value}").format(value=need),
             t._("Questions passed on to a bridge worker: {value}").format(
-                value=self.state.open_handoffs(state.chat_key)),
+                value=self.state.open_handoffs(state.chat_key)
+            ),
             t._("I do not keep your messages. Type /forget to erase everything."),
         ]
         return "\n".join(lines)
@@ -347,12 +434,18 @@ class Engine:
         if state.greeted:
             return []
         state.greeted = True
-        text = "\n".join([
-            t._("Hello, I am Wegwijs. I help parents in Leuven find the right help, and I can put "
-                "you in touch with a bridge worker."),
-            t._("Privacy: I keep only your language, part of Leuven and topic, not your messages. "
-                "Type /forget to erase everything."),
-        ])
+        text = "\n".join(
+            [
+                t._(
+                    "Hello, I am Wegwijs. I help parents in Leuven find the right help, and I can put "
+                    "you in touch with a bridge worker."
+                ),
+                t._(
+                    "Privacy: I keep only your language, part of Leuven and topic, not your messages. "
+                    "Type /forget to erase everything."
+                ),
+            ]
+        )
         return [Reply(text, self._language_buttons())]
 
     @staticmethod
@@ -363,20 +456,28 @@ class Engine:
     def _menu_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
         buttons = [Button(t._(label), f"need:{need}") for need, label in NEED_LABELS.items()]
         buttons.append(Button(t._("Talk to a bridge worker"), "handoff:offer"))
-        return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
+        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
     @staticmethod
     def _area_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
         buttons = [Button(t._(label), f"area:{area}") for area, label in AREA_LABELS.items()]
         buttons.append(Button(t._("I don't know / elsewhere"), "area:none"))
-        return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
+        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
     @staticmethod
     def _next_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t._("Another question"), "menu:"),
-                 Button(t._("Talk to a bridge worker"), "handoff:offer")),)
+        return (
+            (
+                Button(t._("Another question"), "menu:"),
+                Button(t._("Talk to a bridge worker"), "handoff:offer"),
+            ),
+        )
 
     @staticmethod
     def _consent_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        return ((Button(t._("Yes, pass it on"), "handoff:yes"),
-                 Button(t._("No, thank you"), "handoff:no")),)
+        return (
+            (
+                Button(t._("Yes, pass it on"), "handoff:yes"),
+                Button(t._("No, thank you"), "handoff:no"),
+            ),
+        )

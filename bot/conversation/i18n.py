@@ -24,7 +24,7 @@ BABEL_LOCALE = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_BE", "ar": "ar_MA"}
 FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
 
@@ -82,4 +82,3 @@ class Lang:
         if days < 7:
             return self._("{weekday} at {time}").format(weekday=self.weekday(moment), time=time)
         return self._("{date} at {time}").format(date=self.day(moment), time=time)
-

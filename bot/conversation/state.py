@@ -85,7 +85,7 @@ class StateStore:
         if row is None:
             return None
         names = {f.name for f in fields(ChatState)}
-        values = {k: row[k] for k in row.keys() if k in names}
+        values = {k: row[k] for k in row.keys() if k in names}  # noqa: SIM118 - a Row is no dict
         for flag in ("area_asked", "greeted"):
             values[flag] = bool(values[flag])
         if values["consent"] is not None:
@@ -123,15 +123,27 @@ class StateStore:
             )
 
     def request_handoff(
-        self, chat_key: str, reason: str, urgent: bool, need: str | None, area: str | None,
+        self,
+        chat_key: str,
+        reason: str,
+        urgent: bool,
+        need: str | None,
+        area: str | None,
         language: str,
     ) -> int:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO handoff_requests (chat_key, created_at, reason, urgent, need, area, "
                 "language) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (chat_key, datetime.now(UTC).isoformat(timespec="seconds"), reason, int(urgent),
-                 need, area, language),
+                (
+                    chat_key,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    reason,
+                    int(urgent),
+                    need,
+                    area,
+                    language,
+                ),
             )
             return int(cur.lastrowid or 0)
 

@@ -37,8 +37,18 @@ def train_cmd(force: bool) -> None:
 def serve_cmd(port: int, host: str) -> None:
     """Run the Rasa server in the foreground (rasa run --enable-api)."""
     model = training.latest_model() or training.train(quiet=True).model
-    cmd = [str(training.rasa_executable()), "run", "--enable-api", "--model", str(model),
-           "--interface", host, "--port", str(port), "--quiet"]
+    cmd = [
+        str(training.rasa_executable()),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--quiet",
+    ]
     os.chdir(NLU_PROJECT)
     os.execve(cmd[0], cmd, training.rasa_env())
 

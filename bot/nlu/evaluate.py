@@ -10,7 +10,7 @@ import asyncio
 import re
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +47,9 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
 
 
 def load_test_split() -> dict[str, list[tuple[str, str]]]:
-    return {p.stem.removeprefix("nlu_"): load_examples(p) for p in sorted(TEST_DIR.glob("nlu_*.yml"))}
+    return {
+        p.stem.removeprefix("nlu_"): load_examples(p) for p in sorted(TEST_DIR.glob("nlu_*.yml"))
+    }
 
 
 @dataclass
@@ -153,8 +155,9 @@ def to_markdown(report: EvalReport, model_name: str) -> str:
         "|---|---|---|---|---|",
     ]
     for r in report.languages:
-        lines.append(f"| {r.language} | {r.n} | {r.accuracy:.1%} | {r.model_accuracy:.1%} | "
-                     f"{r.f1:.3f} |")
+        lines.append(
+            f"| {r.language} | {r.n} | {r.accuracy:.1%} | {r.model_accuracy:.1%} | {r.f1:.3f} |"
+        )
     total = sum(r.n for r in report.languages)
     lines += [
         f"| **all** | {total} | **{report.accuracy:.1%}** | | |",
@@ -167,8 +170,10 @@ def to_markdown(report: EvalReport, model_name: str) -> str:
     if report.latencies_ms:
         lat = sorted(report.latencies_ms)
         p95 = lat[int(0.95 * (len(lat) - 1))]
-        lines.append(f"Parse latency over HTTP, sequential ({len(lat)} calls): median "
-                     f"{statistics.median(lat):.1f} ms, p95 {p95:.1f} ms.")
+        lines.append(
+            f"Parse latency over HTTP, sequential ({len(lat)} calls): median "
+            f"{statistics.median(lat):.1f} ms, p95 {p95:.1f} ms."
+        )
         lines.append("")
     lines.append("Main confusions (gold → predicted, count):")
     lines.append("")

@@ -46,15 +46,25 @@ class LocalRasaServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         cmd = [
-            str(rasa_executable()), "run", "--enable-api",
-            "--model", str(self.model),
-            "--interface", "127.0.0.1",
-            "--port", str(self.port),
+            str(rasa_executable()),
+            "run",
+            "--enable-api",
+            "--model",
+            str(self.model),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
             "--quiet",  # warnings only: Rasa must never log what parents write
         ]
         self._proc = subprocess.Popen(
-            cmd, cwd=NLU_PROJECT, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=NLU_PROJECT,
+            env=rasa_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         self._wait_ready(timeout)
@@ -63,7 +73,9 @@ class LocalRasaServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
-                raise RasaStartError(f"Rasa exited with code {self._proc.returncode}; see {self.log_path}")
+                raise RasaStartError(
+                    f"Rasa exited with code {self._proc.returncode}; see {self.log_path}"
+                )
             try:
                 resp = httpx.post(f"{self.url}/model/parse", json={"text": "hallo"}, timeout=2.0)
                 if resp.status_code == 200 and "intent" in resp.json():

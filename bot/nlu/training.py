@@ -68,11 +68,17 @@ def train(project: Path = NLU_PROJECT, force: bool = False, quiet: bool = False)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=nlu_models_dir()) as tmp:
         cmd = [
-            str(rasa_executable()), "train", "nlu",
-            "--config", str(project / "config.yml"),
-            "--nlu", str(project / "data"),
-            "--out", tmp,
-            "--fixed-model-name", f"nlu-{fp}",
+            str(rasa_executable()),
+            "train",
+            "nlu",
+            "--config",
+            str(project / "config.yml"),
+            "--nlu",
+            str(project / "data"),
+            "--out",
+            tmp,
+            "--fixed-model-name",
+            f"nlu-{fp}",
         ]
         if quiet:
             cmd.append("--quiet")
@@ -109,4 +115,3 @@ def rasa_env() -> dict[str, str]:
         }
     )
     return env
-

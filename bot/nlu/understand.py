@@ -15,9 +15,23 @@ from bot.nlu.client import NLUClient, NLUParse
 from bot.nlu.crisis import CrisisMatch, find_crisis
 
 NEEDS = (
-    "school_costs", "homework_help", "school_questions", "childcare", "leisure", "food",
-    "material_help", "money", "housing", "paperwork", "work_and_dutch", "legal", "digital",
-    "parenting", "health", "meeting_people", "safety_crisis",
+    "school_costs",
+    "homework_help",
+    "school_questions",
+    "childcare",
+    "leisure",
+    "food",
+    "material_help",
+    "money",
+    "housing",
+    "paperwork",
+    "work_and_dutch",
+    "legal",
+    "digital",
+    "parenting",
+    "health",
+    "meeting_people",
+    "safety_crisis",
 )
 CONVERSATIONAL = ("greet", "goodbye", "thanks", "human_request", "out_of_scope")
 _AGE = re.compile(r"^\d{1,2}$")
@@ -54,9 +68,11 @@ class Understander:
         area = area or find_area(text)
         age = next((int(v) for k, v in entities if k == "age" and _AGE.match(v)), None)
         if crisis is not None:
-            return Understanding(language, "safety_crisis", 1.0, entities, area, age, crisis,
-                                 degraded=parse is None)
+            return Understanding(
+                language, "safety_crisis", 1.0, entities, area, age, crisis, degraded=parse is None
+            )
         if parse is None:
             return Understanding(language, None, 0.0, (), area, age, None, degraded=True)
-        return Understanding(language, parse.intent, parse.confidence, entities, area, age,
-                             None, degraded=False)
+        return Understanding(
+            language, parse.intent, parse.confidence, entities, area, age, None, degraded=False
+        )
