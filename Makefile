@@ -39,7 +39,7 @@ $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
 locales: $(VENV)/.installed $(MO_FILES)
 
 locales/%.mo: locales/%.po
-	$(BIN)/pybabel compile -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) --use-fuzzy -o $@ -i $< -q
+	$(BIN)/pybabel compile -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) -o $@ -i $<
 
 map: $(VENV)/.installed
 	$(BIN)/wegwijs map build

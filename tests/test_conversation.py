@@ -273,3 +273,42 @@ async def test_state_survives_a_restart(map_db, rasa_url, tmp_path) -> None:  # 
             assert state is not None and state.language == "ar" and state.area == "wilsele"
         await client.aclose()
         engine.state.close()
+
+
+ALL_NEEDS = [
+    "school_costs",
+    "homework_help",
+    "school_questions",
+    "childcare",
+    "leisure",
+    "food",
+    "material_help",
+    "money",
+    "housing",
+    "paperwork",
+    "work_and_dutch",
+    "legal",
+    "digital",
+    "parenting",
+    "health",
+    "meeting_people",
+]
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "ar"])
+@pytest.mark.parametrize("need", ALL_NEEDS)
+async def test_every_need_from_the_menu_answers_in_the_parents_language(
+    engine: Engine, lang: str, need: str
+) -> None:
+    chat = f"menu-{lang}-{need}"
+    await press(engine, chat, f"lang:{lang}")
+    await press(engine, chat, "area:heverlee")
+    outcome = await press(engine, chat, f"need:{need}")
+    assert 1 <= len(outcome.services) <= 3
+    header = Lang(lang).ngettext(
+        "I found {n} place for you ({topic}):",
+        "I found {n} places for you ({topic}):",
+        len(outcome.services),
+    )
+    assert outcome.reply.startswith(header.split("{")[0])
+    assert "handoff:offer" in payloads(outcome)

@@ -102,13 +102,15 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-async def evaluate(url: str) -> EvalReport:
+async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalReport:
     client = NLUClient(url, timeout=30.0)
     latencies: list[float] = []
     reports = []
     crisis_total = crisis_found = crisis_by_net = 0
     try:
         for lang, examples in load_test_split().items():
+            if languages and lang not in languages:
+                continue
             report = LanguageReport(lang)
             pairs = []
             for gold, text in examples:
@@ -131,6 +133,8 @@ async def evaluate(url: str) -> EvalReport:
             reports.append(report)
         for path in sorted(CRISIS_DIR.glob("*_crisis.txt")):
             if path.name.endswith("_not_crisis.txt"):
+                continue
+            if languages and path.name.split("_")[0] not in languages:
                 continue
             for text in path.read_text(encoding="utf-8").splitlines():
                 if not text.strip():
@@ -184,15 +188,18 @@ def to_markdown(report: EvalReport, model_name: str) -> str:
     return "\n".join(lines)
 
 
-def write_doc(section: str, doc: Path = DOC) -> None:
-    """Replace the generated section of docs/nlu.md, keeping the hand-written text around it."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else f"# NLU\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+def write_doc(section: str, doc: Path = DOC, begin: str = BEGIN, end: str = END) -> None:
+    """Replace one generated section of docs/nlu.md, keeping the hand-written text around it.
+
+    ``section`` starts with ``begin`` and ends with ``end``.
+    """
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# NLU\n"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     doc.write_text(head + section + tail, encoding="utf-8")
 
 
-def run(url: str) -> EvalReport:
-    return asyncio.run(evaluate(url))
+def run(url: str, languages: tuple[str, ...] | None = None) -> EvalReport:
+    return asyncio.run(evaluate(url, languages))

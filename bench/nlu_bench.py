@@ -1,0 +1,111 @@
+"""NLU speed: training time from scratch, parse latency, and the Rasa server's memory.
+
+    .venv/bin/python bench/nlu_bench.py [--skip-training]
+
+Trains the multilingual model into a temporary folder (the cache in var/ is not touched),
+serves it with the real Rasa server, sends every test-split message sequentially over HTTP
+(three rounds), and writes medians and percentiles into docs/nlu.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.nlu import evaluate, training
+from bot.nlu.server import LocalRasaServer
+from bot.paths import NLU_PROJECT
+
+BEGIN, END = "<!-- nlu-bench:begin -->", "<!-- nlu-bench:end -->"
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (Rasa forks a worker), in MiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):  # peak resident set size
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    lines = [
+        BEGIN,
+        f"Measured by `bench/nlu_bench.py` on {os.cpu_count()} cores, "
+        f"Python {platform.python_version()} (bot), Rasa in nlu/.venv.",
+        "",
+    ]
+    if not args.skip_training:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    str(training.rasa_executable()),
+                    "train",
+                    "nlu",
+                    "--config",
+                    str(NLU_PROJECT / "config.yml"),
+                    "--nlu",
+                    str(NLU_PROJECT / "data"),
+                    "--out",
+                    tmp,
+                    "--quiet",
+                ],
+                check=True,
+                cwd=NLU_PROJECT,
+                env=training.rasa_env(),
+                capture_output=True,
+            )
+            seconds = time.perf_counter() - started
+        lines.append(
+            f"- Training from scratch (`rasa train nlu`, all four languages): "
+            f"**{seconds:.0f} s** (goal: under 5 minutes)."
+        )
+    model = training.train(quiet=True).model
+    texts = [text for pairs in evaluate.load_test_split().values() for _, text in pairs]
+    with LocalRasaServer(model) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        for text in texts[:50]:  # warm-up
+            http.post("/model/parse", json={"text": text})
+        latencies = []
+        for _ in range(3):
+            for text in texts:
+                started = time.perf_counter()
+                http.post("/model/parse", json={"text": text}).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+        assert server.pid is not None
+        memory = rss_mib(server.pid)
+    lines += [
+        f"- Parse latency over HTTP, sequential, {len(latencies)} calls: median "
+        f"**{statistics.median(latencies):.1f} ms**, p95 {percentile(latencies, 0.95):.1f} ms, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms (goal: median under 15 ms).",
+        f"- Rasa server peak resident memory: {memory:.0f} MiB.",
+        END,
+    ]
+    section = "\n".join(lines)
+    evaluate.write_doc(section, begin=BEGIN, end=END)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
