@@ -13,26 +13,8 @@ from bot.nlu import language as lang_mod
 from bot.nlu.areas import canonical_area, find_area
 from bot.nlu.client import NLUClient, NLUParse
 from bot.nlu.crisis import CrisisMatch, find_crisis
+from social_map.schema import NEEDS
 
-NEEDS = (
-    "school_costs",
-    "homework_help",
-    "school_questions",
-    "childcare",
-    "leisure",
-    "food",
-    "material_help",
-    "money",
-    "housing",
-    "paperwork",
-    "work_and_dutch",
-    "legal",
-    "digital",
-    "parenting",
-    "health",
-    "meeting_people",
-    "safety_crisis",
-)
 CONVERSATIONAL = ("greet", "goodbye", "thanks", "human_request", "out_of_scope")
 _AGE = re.compile(r"^\d{1,2}$")
 
