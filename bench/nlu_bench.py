@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -59,24 +58,7 @@ def main() -> None:
     if not args.skip_training:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            subprocess.run(
-                [
-                    str(training.rasa_executable()),
-                    "train",
-                    "nlu",
-                    "--config",
-                    str(NLU_PROJECT / "config.yml"),
-                    "--nlu",
-                    str(NLU_PROJECT / "data"),
-                    "--out",
-                    tmp,
-                    "--quiet",
-                ],
-                check=True,
-                cwd=NLU_PROJECT,
-                env=training.rasa_env(),
-                capture_output=True,
-            )
+            training.rasa_train(NLU_PROJECT / "data", Path(tmp), "bench")
             seconds = time.perf_counter() - started
         lines.append(
             f"- Training from scratch (`rasa train nlu`, all four languages): "

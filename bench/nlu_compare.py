@@ -11,7 +11,6 @@ scores it on its own language's test split, and compares with the multilingual m
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -30,27 +29,8 @@ def train_single(lang: str, workdir: Path) -> tuple[Path, float]:
     shutil.copy(NLU_PROJECT / "data" / f"nlu_{lang}.yml", data)
     shutil.copy(NLU_PROJECT / "data" / "areas.yml", data)
     started = time.perf_counter()
-    subprocess.run(
-        [
-            str(training.rasa_executable()),
-            "train",
-            "nlu",
-            "--config",
-            str(NLU_PROJECT / "config.yml"),
-            "--nlu",
-            str(data),
-            "--out",
-            str(workdir),
-            "--fixed-model-name",
-            f"only-{lang}",
-            "--quiet",
-        ],
-        check=True,
-        cwd=workdir,
-        env=training.rasa_env(),
-        capture_output=True,
-    )
-    return workdir / f"only-{lang}.tar.gz", time.perf_counter() - started
+    model = training.rasa_train(data, workdir, f"only-{lang}")
+    return model, time.perf_counter() - started
 
 
 def main() -> None:

@@ -296,3 +296,12 @@ async def test_every_need_from_the_menu_answers_in_the_parents_language(
     )
     assert outcome.reply.startswith(header.split("{")[0])
     assert "handoff:offer" in payloads(outcome)
+
+
+async def test_forget_with_a_bot_name_erases_and_stays_erased(engine: Engine) -> None:
+    """Telegram group commands carry the bot's name: /forget@wegwijsbot."""
+    chat = "forget-bot-name"
+    await press(engine, chat, "lang:nl")
+    await press(engine, chat, "area:wijgmaal")
+    await text(engine, chat, "/forget@wegwijsbot")
+    assert engine.state.load(f"terminal:{chat}") is None

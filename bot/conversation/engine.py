@@ -9,8 +9,10 @@ Telegram or WhatsApp: channel adapters translate to and from :mod:`bot.conversat
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.conversation.i18n import N_, Lang
@@ -47,6 +49,13 @@ _CRISIS_LINES = {
 }
 
 
+def _where(exc: BaseException) -> str:
+    """'KeyError at render.py:42': enough to find a bug, nothing a parent wrote."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return f"{type(exc).__name__}{place}"
+
+
 def brussels_now() -> datetime:
     return datetime.now(BRUSSELS)
 
@@ -69,8 +78,9 @@ class Engine:
         state = self.state.load(msg.chat_key) or ChatState(msg.chat_key)
         try:
             outcome = await self._handle(msg, state)
-        except Exception:  # a bug must never leave a parent without an answer
-            log.exception("engine error (kind=%s)", msg.kind)
+        except Exception as exc:  # a bug must never leave a parent without an answer
+            # Type and place only: an exception's message could echo what the parent wrote.
+            log.error("engine error %s (kind=%s)", _where(exc), msg.kind)
             t = Lang(state.language or "nl")
             outcome = Outcome(
                 [
@@ -81,7 +91,7 @@ class Engine:
                 ],
                 t.code,
             )
-        if msg.text.strip().lower() != "/forget":
+        if not outcome.forgotten:
             self.state.save(state)
         return outcome
 
@@ -144,7 +154,7 @@ class Engine:
         if u.is_need:
             return self._answer_need(u.intent or "", t, state, outcome)
         if u.intent == "human_request":
-            return self._offer_handoff(t, state, outcome, reason="human_request")
+            return self._offer_handoff(t, state, outcome)
         if u.intent == "greet":
             if len(replies) == 0:
                 replies.append(
@@ -270,7 +280,7 @@ class Engine:
         )
         return outcome
 
-    def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome, reason: str) -> Outcome:
+    def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
         outcome.handoff = True
         state.awaiting = "consent"
         outcome.replies.append(
@@ -329,7 +339,7 @@ class Engine:
                 Reply(t._("Thank you. What can I help you with?"), self._menu_buttons(t))
             )
         elif kind == "handoff" and value == "offer":
-            return self._offer_handoff(t, state, outcome, reason="button")
+            return self._offer_handoff(t, state, outcome)
         elif kind == "handoff" and value == "yes":
             return self._consented(t, state, outcome)
         elif kind == "handoff" and value == "no":
@@ -387,6 +397,7 @@ class Engine:
             )
         elif command == "/forget":
             self.state.forget(state.chat_key)
+            outcome.forgotten = True
             outcome.replies.append(
                 Reply(
                     t._(

@@ -48,6 +48,7 @@ class Outcome:
     services: list[str] = field(default_factory=list)
     handoff: bool = False
     urgent: bool = False
+    forgotten: bool = False  # /forget erased the chat: nothing may be saved for it afterwards
 
     @property
     def reply(self) -> str:

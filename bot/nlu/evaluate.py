@@ -118,7 +118,8 @@ async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalRe
                 parse = await client.parse(text)
                 latencies.append((time.perf_counter() - started) * 1000)
                 model = parse.intent if parse else "none"
-                final = "safety_crisis" if find_crisis(text) else model
+                net = find_crisis(text) is not None
+                final = "safety_crisis" if net else model
                 report.n += 1
                 report.correct += final == gold
                 report.model_correct += model == gold
@@ -128,7 +129,7 @@ async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalRe
                 if gold == "safety_crisis":
                     crisis_total += 1
                     crisis_found += final == "safety_crisis"
-                    crisis_by_net += find_crisis(text) is not None
+                    crisis_by_net += net
             report.f1 = macro_f1(pairs)
             reports.append(report)
         for path in sorted(CRISIS_DIR.glob("*_crisis.txt")):

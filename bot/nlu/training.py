@@ -67,26 +67,36 @@ def train(project: Path = NLU_PROJECT, force: bool = False, quiet: bool = False)
         return TrainResult(target, trained=False, seconds=0.0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=nlu_models_dir()) as tmp:
-        cmd = [
-            str(rasa_executable()),
-            "train",
-            "nlu",
-            "--config",
-            str(project / "config.yml"),
-            "--nlu",
-            str(project / "data"),
-            "--out",
-            tmp,
-            "--fixed-model-name",
-            f"nlu-{fp}",
-        ]
-        if quiet:
-            cmd.append("--quiet")
-        subprocess.run(cmd, check=True, cwd=project, env=rasa_env())
-        produced = Path(tmp) / f"nlu-{fp}.tar.gz"
+        produced = rasa_train(project / "data", Path(tmp), f"nlu-{fp}", project, quiet=quiet)
         os.replace(produced, target)
     _prune(keep=target)
     return TrainResult(target, trained=True, seconds=time.perf_counter() - started)
+
+
+def rasa_train(
+    data: Path, out: Path, name: str, project: Path = NLU_PROJECT, quiet: bool = True
+) -> Path:
+    """Run ``rasa train nlu`` on ``data`` with the project's config; return the model file.
+
+    The one place that calls Rasa's trainer: the cache above and the benchmarks use it.
+    """
+    cmd = [
+        str(rasa_executable()),
+        "train",
+        "nlu",
+        "--config",
+        str(project / "config.yml"),
+        "--nlu",
+        str(data),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        name,
+    ]
+    if quiet:
+        cmd.append("--quiet")
+    subprocess.run(cmd, check=True, cwd=project, env=rasa_env(), capture_output=quiet)
+    return out / f"{name}.tar.gz"
 
 
 def latest_model(project: Path = NLU_PROJECT) -> Path | None:
