@@ -1,31 +1,79 @@
-"""Wire the engine together from its parts (map, state, NLU), once, for any channel."""
+"""Wire the bot together from its parts (map, state, NLU, handoff desk), once, for any channel."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from bot.conversation.engine import Engine
+from bot.conversation.engine import Engine, brussels_now
 from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.workers import SAMPLE_FILE, Team, load_team, workers_file
 from bot.nlu import language
 from bot.nlu.client import NLUClient
 from bot.nlu.understand import Understander
 from bot.paths import map_db_path, state_db_path
+from bot.router import Router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Wegwijs:
+    """The running bot: what every channel adapter needs."""
+
+    engine: Engine
+    desk: HandoffDesk
+    router: Router
+    state: StateStore
+    maps: MapProvider
+    nlu: NLUClient | None
+
+
+def team_or_sample(required: bool) -> Team:
+    """The configured bridge workers; the sample file only for a local try-out."""
+    path = workers_file()
+    if path is not None:
+        return load_team(path)
+    if required:
+        from bot.handoff.workers import WorkersError
+
+        raise WorkersError(
+            "no bridge workers configured: set WEGWIJS_BRIDGE_WORKERS to your bridge workers "
+            f"file (format: {SAMPLE_FILE.name}, guide: docs/bridge-workers.md)"
+        )
+    return load_team(SAMPLE_FILE)
 
 
 @asynccontextmanager
-async def engine_for(
-    nlu_url: str | None, state_path: Path | str | None = None, map_path: Path | None = None
-) -> AsyncIterator[Engine]:
-    """An engine talking to the Rasa server at ``nlu_url`` (None: no model, menu only)."""
+async def wegwijs(
+    nlu_url: str | None,
+    *,
+    team: Team,
+    staff_room: bool,
+    state_path: Path | str | None = None,
+    map_path: Path | None = None,
+    clock: Callable[[], datetime] = brussels_now,
+    nlu_timeout: float = 1.0,
+) -> AsyncIterator[Wegwijs]:
     language.warm_up()
-    client = NLUClient(nlu_url) if nlu_url else None
+    client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
     maps = MapProvider(map_path or map_db_path())
     state = StateStore(state_path or state_db_path())
+    engine = Engine(maps, Understander(client), state, clock)
+
+    def school_name(school_id: str) -> str | None:
+        found = maps.current().get(school_id)
+        return found.name if found else None
+
+    desk = HandoffDesk(state, team, clock, staff_room=staff_room, school_names=school_name)
     try:
-        yield Engine(maps, Understander(client), state)
+        yield Wegwijs(engine, desk, Router(engine, desk), state, maps, client)
     finally:
         if client is not None:
             await client.aclose()

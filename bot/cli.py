@@ -40,11 +40,11 @@ def chat() -> None:
 
 
 async def _chat(url: str) -> None:
-    from bot.app import engine_for
+    from bot.app import team_or_sample, wegwijs
     from bot.channels.terminal import run_chat
 
-    async with engine_for(url) as engine:
-        await run_chat(engine)
+    async with wegwijs(url, team=team_or_sample(required=False), staff_room=False) as app:
+        await run_chat(app.router)
 
 
 @main.command()
@@ -73,10 +73,12 @@ def ask(text: str | None, lang: str | None, area: str | None, as_json: bool, jso
 async def _ask(
     url: str, text: str | None, lang: str | None, area: str | None, as_json: bool, jsonl: bool
 ) -> None:
-    from bot.app import engine_for
+    from bot.app import team_or_sample, wegwijs
     from bot.asking import answer_one
 
-    async with engine_for(url, state_path=":memory:") as engine:
+    team = team_or_sample(required=False)
+    async with wegwijs(url, team=team, staff_room=False, state_path=":memory:") as app:
+        engine = app.engine
         if not jsonl:
             result = await answer_one(engine, 0, {"text": text, "lang": lang, "area": area})
             click.echo(
@@ -99,13 +101,51 @@ async def _ask(
 
 
 @main.command()
-def serve() -> None:
-    """Run every configured channel (Telegram, WhatsApp)."""
-    raise click.ClickException(
-        "No channel is available yet: set TELEGRAM_BOT_TOKEN or WHATSAPP_TOKEN once the "
-        "Telegram/WhatsApp channels exist. Use `wegwijs chat` for the terminal chat."
-    )
+@click.option(
+    "--host",
+    envvar="WEGWIJS_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for /healthz and the webhooks (0.0.0.0 in a container).",
+)
+@click.option("--port", envvar="WEGWIJS_PORT", default=8080, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run every configured channel (TELEGRAM_BOT_TOKEN, WHATSAPP_TOKEN) and /healthz."""
+    from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
+    from bot.handoff.workers import WorkersError
+    from bot.nlu.server import RasaStartError, nlu_endpoint
+
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines contain the bot token
+    try:
+        telegram = TelegramConfig.from_env()
+        if telegram is None:
+            raise click.ClickException(
+                "No channel configured: set TELEGRAM_BOT_TOKEN (see docs/operators.md), or use "
+                "`wegwijs chat` for the terminal chat."
+            )
+        from bot.app import team_or_sample
+
+        team = team_or_sample(required=True)
+        with nlu_endpoint() as url:
+            asyncio.run(_serve(url, telegram, team, host, port))
+    except (RasaStartError, TelegramConfigError, WorkersError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
-if __name__ == "__main__":
-    main()
+async def _serve(url: str, telegram: object, team: object, host: str, port: int) -> None:
+    import uvicorn
+
+    from bot.app import wegwijs
+    from bot.server import BotServer
+
+    async with (
+        wegwijs(url, team=team, staff_room=True) as app,  # type: ignore[arg-type]
+        BotServer(app, telegram) as server,  # type: ignore[arg-type]
+    ):
+        config = uvicorn.Config(server.asgi(), host=host, port=port, log_level="warning")
+        click.echo(
+            f"Wegwijs is running: channels {', '.join(server.channels)}; "
+            f"health on http://{host}:{port}/healthz. Ctrl-C stops it."
+        )
+        await uvicorn.Server(config).serve()

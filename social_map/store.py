@@ -283,6 +283,13 @@ class SocialMap:
             return None
         return make_match(json.loads(rows[0][0]), lang, area, to_brussels(at))
 
+    def schools(self) -> list[tuple[str, str]]:
+        """(id, Dutch name) of every school on the map: parents name their child's school."""
+        return [
+            (r[0], r[1])
+            for r in self._query("SELECT id, name_nl FROM services WHERE type = 'school'")
+        ]
+
     def needs_with_services(self) -> set[str]:
         return {row[0] for row in self._query("SELECT DISTINCT need FROM service_needs")}
 

@@ -191,14 +191,16 @@ async def test_consent_refused_still_leaves_the_numbers(engine: Engine) -> None:
     assert "112" in outcome.reply
 
 
-async def test_consent_given_records_a_handoff_request(engine: Engine) -> None:
+async def test_consent_given_asks_for_a_handoff(engine: Engine) -> None:
     chat = "consent-yes"
     await press(engine, chat, "lang:en")
     asked = await text(engine, chat, "can i talk to a real person")
     assert asked.intent == "human_request" and asked.handoff
+    assert asked.handoff_request is None  # nothing is passed on before the parent says yes
     outcome = await press(engine, chat, "handoff:yes")
-    assert outcome.handoff
-    assert engine.state.open_handoffs("terminal:consent-yes") == 1
+    request = outcome.handoff_request
+    assert request is not None
+    assert (request.reason, request.urgent, request.language) == ("human_request", False, "en")
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import textwrap
 
 import click
 
-from bot.conversation.engine import Engine
 from bot.conversation.messages import Button, Incoming, Reply
+from bot.router import Router
 
 CHAT_ID = "local"
 
@@ -27,13 +27,13 @@ def render(reply: Reply, width: int) -> tuple[str, list[Button]]:
     return "\n".join(lines), buttons
 
 
-async def run_chat(engine: Engine, chat_id: str = CHAT_ID) -> None:
+async def run_chat(router: Router, chat_id: str = CHAT_ID) -> None:
     width = min(100, shutil.get_terminal_size((80, 24)).columns - 2)
     buttons: list[Button] = []
     click.secho("Wegwijs: type a message, a number to press a button, or /quit.", dim=True)
-    outcome = await engine.handle(Incoming(chat_id, "/start"))
+    replies = await router.handle(Incoming(chat_id, "/start"))
     while True:
-        for reply in outcome.replies:
+        for reply in replies:
             text, reply_buttons = render(reply, width)
             click.echo(click.style("wegwijs> ", fg="green") + text + "\n")
             if reply_buttons:
@@ -52,4 +52,4 @@ async def run_chat(engine: Engine, chat_id: str = CHAT_ID) -> None:
             msg = Incoming(chat_id, kind="button", payload=button.payload)
         else:
             msg = Incoming(chat_id, line)
-        outcome = await engine.handle(msg)
+        replies = await router.handle(msg)

@@ -15,15 +15,24 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.conversation.buttons import (
+    area_buttons,
+    consent_buttons,
+    language_buttons,
+    menu_buttons,
+    next_buttons,
+)
 from bot.conversation.i18n import N_, Lang
 from bot.conversation.map_provider import MapProvider
-from bot.conversation.messages import Button, Incoming, Outcome, Reply
+from bot.conversation.messages import HandoffRequest, Incoming, Outcome, Reply
 from bot.conversation.render import service_block
+from bot.conversation.schools import SchoolFinder
 from bot.conversation.state import ChatState, StateStore
 from bot.conversation.text import clean, has_words
 from bot.conversation.vocabulary import AREA_LABELS, LANGUAGE_BUTTONS, NEED_LABELS
 from bot.nlu.crisis import CrisisMatch
 from bot.nlu.understand import NEEDS, Understander, Understanding
+from social_map.store import SocialMap
 
 log = logging.getLogger(__name__)
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -72,6 +81,7 @@ class Engine:
         self.understander = understander
         self.state = state
         self.clock = clock
+        self._schools: tuple[SocialMap, SchoolFinder] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Answer one message. Never raises: a failure becomes an apology and the menu."""
@@ -86,7 +96,7 @@ class Engine:
                 [
                     Reply(
                         t._("Sorry, something went wrong on my side. Please choose a topic:"),
-                        self._menu_buttons(t),
+                        menu_buttons(t),
                     )
                 ],
                 t.code,
@@ -108,12 +118,19 @@ class Engine:
         if not has_words(text):
             t = self._lang(state, msg)
             replies = self._welcome(t, state)
-            replies.append(
-                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
-            )
+            replies.append(Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t)))
             return Outcome(replies, t.code)
         understood = await self.understander.understand(text, state.language, msg.language_hint)
+        school = self._school_finder().find(text)
+        if school is not None:
+            state.school = school
         return self._text(understood, state)
+
+    def _school_finder(self) -> SchoolFinder:
+        social_map = self.maps.current()
+        if self._schools is None or self._schools[0] is not social_map:
+            self._schools = (social_map, SchoolFinder(social_map.schools()))
+        return self._schools[1]
 
     def _text(self, u: Understanding, state: ChatState) -> Outcome:
         state.language = u.language
@@ -137,7 +154,7 @@ class Engine:
                         "I cannot read messages well right now. Please choose a topic, or talk to a "
                         "bridge worker:"
                     ),
-                    self._menu_buttons(t),
+                    menu_buttons(t),
                 )
             )
             return outcome
@@ -157,17 +174,13 @@ class Engine:
             return self._offer_handoff(t, state, outcome)
         if u.intent == "greet":
             if len(replies) == 0:
-                replies.append(
-                    Reply(t._("Hello! What can I help you with?"), self._menu_buttons(t))
-                )
+                replies.append(Reply(t._("Hello! What can I help you with?"), menu_buttons(t)))
             else:
                 replies.append(
-                    Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+                    Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t))
                 )
         elif u.intent == "thanks":
-            replies.append(
-                Reply(t._("You're welcome. Is there anything else?"), self._next_buttons(t))
-            )
+            replies.append(Reply(t._("You're welcome. Is there anything else?"), next_buttons(t)))
         elif u.intent == "goodbye":
             replies.append(Reply(t._("Goodbye! You can write to me here at any time.")))
         else:
@@ -185,7 +198,7 @@ class Engine:
             state.pending_need = need
             state.awaiting = "area"
             outcome.replies.append(
-                Reply(t._("In which part of Leuven do you live?"), self._area_buttons(t))
+                Reply(t._("In which part of Leuven do you live?"), area_buttons(t))
             )
             return outcome
         state.awaiting = None
@@ -197,13 +210,14 @@ class Engine:
             self.state.record_unmet_need(need, state.area, t.code)
             outcome.handoff = True
             state.awaiting = "consent"
+            state.handoff_reason = "unmet_need"
             outcome.replies.append(
                 Reply(
                     t._(
                         "I do not know a service for this yet. A bridge worker can look for one "
                         "with you. May I pass your question on to a bridge worker?"
                     ),
-                    self._consent_buttons(t),
+                    consent_buttons(t),
                 )
             )
             return outcome
@@ -220,7 +234,7 @@ class Engine:
         parts.append(
             t._("Do you have another question, or do you want to talk to a bridge worker?")
         )
-        outcome.replies.append(Reply("\n\n".join(parts), self._next_buttons(t)))
+        outcome.replies.append(Reply("\n\n".join(parts), next_buttons(t)))
         return outcome
 
     def _depends_on_area(self, need: str) -> bool:
@@ -241,13 +255,14 @@ class Engine:
         outcome.replies.append(Reply("\n".join(lines)))
         state.awaiting = "consent"
         state.pending_need = "safety_crisis"
+        state.handoff_reason = "crisis"
         outcome.replies.append(
             Reply(
                 t._(
                     "A bridge worker can help you too, as soon as possible. May I pass your message "
                     "on to a bridge worker?"
                 ),
-                self._consent_buttons(t),
+                consent_buttons(t),
             )
         )
         return outcome
@@ -262,20 +277,21 @@ class Engine:
         if state.failures >= 2:
             outcome.handoff = True
             state.awaiting = "consent"
+            state.handoff_reason = "not_understood"
             outcome.replies.append(
                 Reply(
                     t._(
                         "Sorry, I still do not understand. A bridge worker can help you in person. "
                         "May I pass your question on to a bridge worker?"
                     ),
-                    self._consent_buttons(t) + self._menu_buttons(t),
+                    consent_buttons(t) + menu_buttons(t),
                 )
             )
             return outcome
         outcome.replies.append(
             Reply(
                 t._("Sorry, I am not sure I understand. I can help with these topics:"),
-                self._menu_buttons(t),
+                menu_buttons(t),
             )
         )
         return outcome
@@ -283,13 +299,14 @@ class Engine:
     def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
         outcome.handoff = True
         state.awaiting = "consent"
+        state.handoff_reason = "human_request"
         outcome.replies.append(
             Reply(
                 t._(
                     "A bridge worker is a person from the city who helps parents, in confidence. "
                     "May I pass your question on to a bridge worker?"
                 ),
-                self._consent_buttons(t),
+                consent_buttons(t),
             )
         )
         return outcome
@@ -299,13 +316,14 @@ class Engine:
         replies = self._welcome(t, state)
         outcome = Outcome(replies, t.code, handoff=True)
         state.awaiting = "consent"
+        state.handoff_reason = "media"
         replies.append(
             Reply(
                 t._(
                     "Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
                     "can. May I pass this on to a bridge worker?"
                 ),
-                self._consent_buttons(t),
+                consent_buttons(t),
             )
         )
         return outcome
@@ -324,7 +342,7 @@ class Engine:
             outcome.replies.append(
                 Reply(
                     t._("I will write in English from now on. What can I help you with?"),
-                    self._menu_buttons(t),
+                    menu_buttons(t),
                 )
             )
         elif kind == "need" and value in NEEDS:
@@ -336,7 +354,7 @@ class Engine:
             if state.pending_need:
                 return self._answer_need(state.pending_need, t, state, outcome)
             outcome.replies.append(
-                Reply(t._("Thank you. What can I help you with?"), self._menu_buttons(t))
+                Reply(t._("Thank you. What can I help you with?"), menu_buttons(t))
             )
         elif kind == "handoff" and value == "offer":
             return self._offer_handoff(t, state, outcome)
@@ -351,32 +369,34 @@ class Engine:
                         "All right, I will not pass anything on. You can still use the services and "
                         "numbers above. In danger, always call 112."
                     ),
-                    self._next_buttons(t),
+                    next_buttons(t),
                 )
             )
         else:
             outcome.replies.append(
-                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+                Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t))
             )
         return outcome
 
     def _consented(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
-        urgent = state.pending_need == "safety_crisis"
+        """The parent said yes. The caller (the router) opens the handoff and tells the parent
+        who will answer and when; the engine only records the decision."""
+        urgent = state.pending_need == "safety_crisis" or state.handoff_reason == "crisis"
         state.consent = True
         state.awaiting = None
-        self.state.request_handoff(
-            state.chat_key, "consent", urgent, state.last_need, state.area, t.code
-        )
         outcome.handoff = True
         outcome.urgent = urgent
-        outcome.replies.append(
-            Reply(
-                t._(
-                    "Thank you. I have passed your question on. A bridge worker will answer you here "
-                    "in this chat, usually within one working day."
-                )
-            )
+        outcome.handoff_request = HandoffRequest(
+            reason=state.handoff_reason or "human_request",
+            urgent=urgent,
+            language=t.code,
+            need=state.last_need if not urgent else "safety_crisis",
+            area=state.area,
+            school=state.school,
         )
+        state.handoff_reason = None
+        if state.pending_need == "safety_crisis":
+            state.pending_need = None
         return outcome
 
     def _command(self, text: str, state: ChatState, msg: Incoming) -> Outcome:
@@ -387,14 +407,12 @@ class Engine:
             state.greeted = False
             outcome.replies.extend(self._welcome(t, state))
             outcome.replies.append(
-                Reply(t._("What can I help you with? Choose a topic:"), self._menu_buttons(t))
+                Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t))
             )
         elif command == "/language":
-            outcome.replies.append(Reply(t._("Choose your language:"), self._language_buttons()))
+            outcome.replies.append(Reply(t._("Choose your language:"), language_buttons()))
         elif command in ("/menu", "/help"):
-            outcome.replies.append(
-                Reply(t._("I can help with these topics:"), self._menu_buttons(t))
-            )
+            outcome.replies.append(Reply(t._("I can help with these topics:"), menu_buttons(t)))
         elif command == "/forget":
             self.state.forget(state.chat_key)
             outcome.forgotten = True
@@ -412,7 +430,7 @@ class Engine:
             outcome.replies.append(
                 Reply(
                     t._("I do not know that command. I can help with these topics:"),
-                    self._menu_buttons(t),
+                    menu_buttons(t),
                 )
             )
         return outcome
@@ -457,38 +475,4 @@ class Engine:
                 ),
             ]
         )
-        return [Reply(text, self._language_buttons())]
-
-    @staticmethod
-    def _language_buttons() -> tuple[tuple[Button, ...], ...]:
-        return (tuple(Button(label, f"lang:{code}") for code, label in LANGUAGE_BUTTONS),)
-
-    @staticmethod
-    def _menu_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        buttons = [Button(t._(label), f"need:{need}") for need, label in NEED_LABELS.items()]
-        buttons.append(Button(t._("Talk to a bridge worker"), "handoff:offer"))
-        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-
-    @staticmethod
-    def _area_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        buttons = [Button(t._(label), f"area:{area}") for area, label in AREA_LABELS.items()]
-        buttons.append(Button(t._("I don't know / elsewhere"), "area:none"))
-        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-
-    @staticmethod
-    def _next_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        return (
-            (
-                Button(t._("Another question"), "menu:"),
-                Button(t._("Talk to a bridge worker"), "handoff:offer"),
-            ),
-        )
-
-    @staticmethod
-    def _consent_buttons(t: Lang) -> tuple[tuple[Button, ...], ...]:
-        return (
-            (
-                Button(t._("Yes, pass it on"), "handoff:yes"),
-                Button(t._("No, thank you"), "handoff:no"),
-            ),
-        )
+        return [Reply(text, language_buttons())]

@@ -15,6 +15,23 @@ class Button:
 
 
 @dataclass(frozen=True)
+class MediaRef:
+    """A parent's or worker's photo, document or voice note, by reference to where it lives.
+
+    Files stay on the platform until a bridge worker needs them: Telegram can copy a message
+    by id; a WhatsApp media id is downloaded and uploaded only when it is relayed.
+    """
+
+    channel: str  # where the file lives: telegram, whatsapp
+    kind: str  # photo, document, voice, audio, video
+    file_id: str
+    chat_id: str | None = None  # the source chat and message, so Telegram can copy it
+    message_id: int | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Incoming:
     """A parent's message as the engine sees it, independent of Telegram or WhatsApp."""
 
@@ -24,6 +41,8 @@ class Incoming:
     payload: str | None = None  # set when kind == "button"
     language_hint: str | None = None  # the platform's language, e.g. Telegram's "fr-BE"
     channel: str = "terminal"
+    message_id: str | None = None  # the platform's id: a message delivered twice is handled once
+    media: MediaRef | None = None
 
     @property
     def chat_key(self) -> str:
@@ -34,6 +53,18 @@ class Incoming:
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """The parent said yes: pass this conversation on to a bridge worker."""
+
+    reason: str  # human_request, crisis, media, not_understood, unmet_need
+    urgent: bool
+    language: str
+    need: str | None = None
+    area: str | None = None
+    school: str | None = None
 
 
 @dataclass
@@ -49,6 +80,7 @@ class Outcome:
     handoff: bool = False
     urgent: bool = False
     forgotten: bool = False  # /forget erased the chat: nothing may be saved for it afterwards
+    handoff_request: HandoffRequest | None = None
 
     @property
     def reply(self) -> str:

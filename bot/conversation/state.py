@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS chats (
     consent INTEGER,
     failures INTEGER NOT NULL DEFAULT 0,
     greeted INTEGER NOT NULL DEFAULT 0,
+    handoff_reason TEXT,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS unmet_needs (
@@ -36,16 +37,58 @@ CREATE TABLE IF NOT EXISTS unmet_needs (
     count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, need, area, language)
 );
-CREATE TABLE IF NOT EXISTS handoff_requests (
+CREATE TABLE IF NOT EXISTS handoffs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     chat_key TEXT NOT NULL,
-    created_at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'waiting',   -- waiting, active (picked up), closed
     reason TEXT NOT NULL,
     urgent INTEGER NOT NULL DEFAULT 0,
     need TEXT,
     area TEXT,
-    language TEXT,
-    status TEXT NOT NULL DEFAULT 'waiting'
+    school TEXT,
+    language TEXT NOT NULL,
+    routed_to INTEGER,          -- Telegram user id of the suggested worker
+    routed_why TEXT,
+    worker_id INTEGER,          -- Telegram user id of the worker who picked it up
+    topic_id INTEGER,           -- message_thread_id of its forum topic in the staff group
+    summary_message_id INTEGER,
+    created_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,       -- when someone is on duty to see it (created_at if urgent)
+    announced_at TEXT,
+    escalated_at TEXT,
+    picked_up_at TEXT,
+    closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS handoffs_chat ON handoffs (chat_key, status);
+CREATE INDEX IF NOT EXISTS handoffs_topic ON handoffs (topic_id);
+CREATE TABLE IF NOT EXISTS handoff_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    handoff_id INTEGER NOT NULL REFERENCES handoffs (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    sender TEXT NOT NULL,       -- parent, worker, bot
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lane TEXT NOT NULL,         -- staff (the Telegram staff group) or parent
+    key TEXT NOT NULL,          -- order is kept per key: the parent's chat, or the staff group
+    handoff_id INTEGER,
+    action TEXT NOT NULL,
+    payload TEXT NOT NULL,      -- JSON
+    created_at TEXT NOT NULL,
+    not_before TEXT,            -- retry backoff
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending'   -- pending, sent, undeliverable
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (lane, status, id);
+CREATE TABLE IF NOT EXISTS seen_messages (
+    channel TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (channel, message_id)
 );
 """
 
@@ -63,6 +106,7 @@ class ChatState:
     consent: bool | None = None
     failures: int = 0
     greeted: bool = False
+    handoff_reason: str | None = None  # why a person was offered: human_request, crisis, media...
 
 
 class StateStore:
@@ -77,7 +121,14 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add columns that newer versions need to a database made by an older one."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(chats)")}
+        if "handoff_reason" not in have:
+            self._db.execute("ALTER TABLE chats ADD COLUMN handoff_reason TEXT")
 
     def load(self, chat_key: str) -> ChatState | None:
         with self._lock:
@@ -106,11 +157,23 @@ class StateStore:
             )
 
     def forget(self, chat_key: str) -> None:
-        """Erase everything tied to this chat."""
+        """Erase everything tied to this chat: its state, handoffs, transcripts, queued messages."""
         with self._lock:
             self._db.execute("BEGIN")
+            ids = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT id FROM handoffs WHERE chat_key = ?", (chat_key,)
+                )
+            ]
+            for handoff_id in ids:
+                self._db.execute("DELETE FROM handoff_messages WHERE handoff_id = ?", (handoff_id,))
+                self._db.execute(
+                    "DELETE FROM outbox WHERE handoff_id = ? AND status = 'pending' AND lane = 'parent'",
+                    (handoff_id,),
+                )
+            self._db.execute("DELETE FROM handoffs WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM chats WHERE chat_key = ?", (chat_key,))
-            self._db.execute("DELETE FROM handoff_requests WHERE chat_key = ?", (chat_key,))
             self._db.execute("COMMIT")
 
     def record_unmet_need(self, need: str, area: str | None, language: str) -> None:
@@ -122,38 +185,18 @@ class StateStore:
                 (day, need, area or "", language),
             )
 
-    def request_handoff(
-        self,
-        chat_key: str,
-        reason: str,
-        urgent: bool,
-        need: str | None,
-        area: str | None,
-        language: str,
-    ) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO handoff_requests (chat_key, created_at, reason, urgent, need, area, "
-                "language) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    chat_key,
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    reason,
-                    int(urgent),
-                    need,
-                    area,
-                    language,
-                ),
-            )
-            return int(cur.lastrowid or 0)
-
     def open_handoffs(self, chat_key: str) -> int:
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM handoff_requests WHERE chat_key = ? AND status = 'waiting'",
+                "SELECT COUNT(*) FROM handoffs WHERE chat_key = ? AND status != 'closed'",
                 (chat_key,),
             ).fetchone()
         return int(row[0])
+
+    @property
+    def connection(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """The shared connection and its lock, for the handoff store in the same database."""
+        return self._db, self._lock
 
     def close(self) -> None:
         self._db.close()

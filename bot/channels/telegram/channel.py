@@ -1,0 +1,221 @@
+"""The Telegram channel: a python-telegram-bot Application for parents and the staff group.
+
+Long polling by default; webhook mode when ``TELEGRAM_WEBHOOK_URL`` is set, served by the bot's
+ASGI app (see :mod:`bot.web`), which checks Telegram's secret-token header. Replies do not go
+out from the handlers: they go into the outbox, which sends them in order with retries.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from contextlib import suppress
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import Wegwijs
+from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.convert import CHANNEL, incoming, media_of
+from bot.channels.telegram.sending import deliver_to_parent
+from bot.channels.telegram.staff import StaffRoom
+from bot.handoff.outbox import Item
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+COMMANDS = {
+    "nl": [("start", "Opnieuw beginnen"), ("menu", "Onderwerpen"), ("language", "Taal kiezen"),
+           ("mydata", "Wat de bot over jou bewaart"), ("forget", "Alles wissen")],
+    "fr": [("start", "Recommencer"), ("menu", "Sujets"), ("language", "Choisir la langue"),
+           ("mydata", "Ce que le bot garde sur vous"), ("forget", "Tout effacer")],
+    "en": [("start", "Start again"), ("menu", "Topics"), ("language", "Choose language"),
+           ("mydata", "What the bot keeps about you"), ("forget", "Erase everything")],
+    "ar": [("start", "ابدأ من جديد"), ("menu", "المواضيع"), ("language", "اختر اللغة"),
+           ("mydata", "ما يحفظه البوت عنك"), ("forget", "امسح كل شيء")],
+}  # fmt: skip
+
+
+class TelegramChannel:
+    def __init__(self, config: TelegramConfig, app: Wegwijs) -> None:
+        self.config = config
+        self.app = app
+        builder = (
+            ApplicationBuilder()
+            .token(config.token)
+            .base_url(config.base_url)
+            .base_file_url(config.base_file_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .concurrent_updates(64)  # chats in parallel; the router keeps each chat in order
+            .get_updates_read_timeout(config.poll_timeout + 10)
+        )
+        if config.webhook_url:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.staff = (
+            StaffRoom(self.application.bot, config.staff_chat_id, app.desk)
+            if config.staff_chat_id is not None
+            else None
+        )
+        self.running = False
+        self._add_handlers()
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _add_handlers(self) -> None:
+        a = self.application
+        private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
+        a.add_handler(MessageHandler(private, self._on_parent))
+        a.add_handler(CallbackQueryHandler(self._on_staff_button, pattern=r"^staff:"))
+        a.add_handler(CallbackQueryHandler(self._on_parent_button))
+        if self.config.staff_chat_id is not None:
+            group = filters.Chat(self.config.staff_chat_id) & ~filters.StatusUpdate.ALL
+            a.add_handler(
+                MessageHandler(group & ~filters.UpdateType.EDITED, self._on_staff_message)
+            )
+        a.add_error_handler(self._on_error)
+
+    async def _on_parent(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = incoming(update)
+        if msg is not None:
+            await self.app.router.receive(msg)
+
+    async def _on_parent_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        with suppress(Exception):  # only stops the button's spinner; never worth a failure
+            await query.answer()
+        if query.message is None or query.message.chat.type != "private":
+            return
+        msg = incoming(update)
+        if msg is not None:
+            await self.app.router.receive(msg)
+
+    async def _on_staff_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        _, action, number = ([*query.data.split(":"), "", ""])[:3]
+        user_id = query.from_user.id if query.from_user else None
+        if not number.isdigit():
+            await query.answer()
+            return
+        if action == "pickup":
+            answer = self.app.desk.pick_up(int(number), user_id)
+        elif action == "close":
+            answer = self.app.desk.close(int(number), user_id)
+        else:
+            await query.answer()
+            return
+        with suppress(Exception):
+            await query.answer(answer.notice or "", show_alert=not answer.ok)
+
+    async def _on_staff_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        topic = message.message_thread_id if message.is_topic_message else None
+        if topic is None:
+            return  # the General topic is for people; the bot only acts inside handoff topics
+        user_id = message.from_user.id
+        text = message.text if message.text is not None else (message.caption or "")
+        if text.startswith("/close"):
+            answer = self.app.desk.close_topic(topic, user_id)
+        elif text.startswith("/"):
+            return  # other commands are not meant for the parent
+        else:
+            kind, media = media_of(message) if message.text is None else ("text", None)
+            answer = self.app.desk.from_worker(topic, user_id, kind, text, media)
+        if answer is not None and answer.notice and not answer.ok:
+            with suppress(Exception):
+                await message.reply_text(answer.notice)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("telegram handler error: %s", type(error).__name__ if error else "unknown")
+
+    # -- delivery (called by the outbox) -----------------------------------------------------
+
+    async def deliver_to_parent(self, items: list[Item]) -> int:
+        return await deliver_to_parent(self.application.bot, items)
+
+    async def deliver_to_staff(self, items: list[Item]) -> int:
+        if self.staff is None:
+            raise RuntimeError("TELEGRAM_STAFF_CHAT_ID is not set")  # kept until it is
+        return await self.staff.deliver(items)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self._set_commands()
+        await self.application.start()
+        if self.config.webhook_url:
+            await self.application.bot.set_webhook(
+                self.config.webhook_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=self.config.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                poll_interval=0.0,
+                timeout=self.config.poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        self.running = True
+        log.info(
+            "telegram channel started (%s)", "webhook" if self.config.webhook_url else "polling"
+        )
+
+    async def _set_commands(self) -> None:
+        for code, commands in COMMANDS.items():
+            with suppress(Exception):  # a nicety: the bot works without its command menu
+                await self.application.bot.set_my_commands(
+                    [BotCommand(c, d) for c, d in commands],
+                    language_code=None if code == "nl" else code,
+                )
+
+    async def stop(self) -> None:
+        self.running = False
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def webhook(self, request: Request) -> Response:
+        """Telegram's POST: accepted only with our secret token, then queued for the handlers."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.config.webhook_secret.encode()):
+            return JSONResponse({"ok": False}, status_code=401)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.application.bot)
+        except Exception:
+            return JSONResponse({"ok": False, "error": "not a Telegram update"}, status_code=400)
+        await self.application.update_queue.put(update)
+        return JSONResponse({"ok": True})
+
+    def health(self) -> dict[str, object]:
+        return {
+            "running": self.running,
+            "mode": "webhook" if self.config.webhook_url else "polling",
+            "staff_group": self.config.staff_chat_id is not None,
+        }
+
+
+__all__ = ["CHANNEL", "TelegramChannel"]

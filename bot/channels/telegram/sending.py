@@ -1,0 +1,84 @@
+"""Deliver the outbox's messages to parents on Telegram."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken
+
+from bot.channels.telegram.convert import MAX_CAPTION, html_chunks, keyboard
+from bot.conversation.messages import MediaRef
+from bot.handoff.outbox import Item, Undeliverable
+
+
+def permanent(error: Exception) -> bool:
+    """Telegram will never accept this (blocked, chat gone, message gone): do not retry."""
+    return isinstance(error, Forbidden | BadRequest | InvalidToken)
+
+
+async def send_text(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    buttons: list[list[tuple[str, str]]] | None = None,
+    thread_id: int | None = None,
+    *,
+    escaped: bool = False,
+) -> int:
+    """Send (in parts when long); buttons go with the last part. Returns the last message id."""
+    parts = [text] if escaped else html_chunks(text)
+    message_id = 0
+    for n, part in enumerate(parts, start=1):
+        message = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(buttons) if n == len(parts) else None,
+            message_thread_id=thread_id,
+            disable_web_page_preview=True,
+        )
+        message_id = message.message_id
+    return message_id
+
+
+async def send_media(
+    bot: Bot,
+    chat_id: int,
+    media: MediaRef,
+    caption_html: str,
+    thread_id: int | None = None,
+) -> None:
+    """Relay a photo, document or voice note. A Telegram file is copied by message id, so the
+    bot never downloads it; files from other channels are uploaded (WhatsApp adds that)."""
+    if media.channel != "telegram" or media.chat_id is None or media.message_id is None:
+        raise Undeliverable(f"cannot relay a {media.channel} file to Telegram yet")
+    await bot.copy_message(
+        chat_id,
+        from_chat_id=int(media.chat_id),
+        message_id=media.message_id,
+        caption=caption_html[:MAX_CAPTION],
+        parse_mode=ParseMode.HTML,
+        message_thread_id=thread_id,
+    )
+
+
+async def deliver_to_parent(bot: Bot, items: list[Item]) -> int:
+    """One item at a time: the outbox marks it sent before the next one goes."""
+    item = items[0]
+    payload = item.payload
+    chat_id = int(payload["chat_id"])
+    try:
+        if item.action == "reply":
+            await send_text(bot, chat_id, payload["text"], payload.get("buttons"))
+        elif item.action == "media":
+            media = MediaRef(**payload["media"])
+            await send_media(bot, chat_id, media, escape(payload.get("caption", ""), quote=False))
+        else:
+            raise Undeliverable(f"unknown action {item.action}")
+    except Exception as error:
+        if permanent(error):
+            raise Undeliverable(type(error).__name__) from error
+        raise
+    return 1

@@ -1,0 +1,1 @@
+"""Handoff to a named bridge worker: who they are, routing, the handoff desk, the staff room."""

@@ -1,0 +1,191 @@
+"""A persistent, ordered outbox: what the bot must still send, kept until it has been sent.
+
+Every message to a parent and to the staff group goes through here rather than straight to
+the platform, because: the platforms answer 429 and 5xx now and then (we retry with backoff,
+and keep the order within a chat), Telegram lets a bot post only about 20 messages a minute
+into a group (we queue, and batch what piles up), and the process may be killed at any moment
+(the queue lives in SQLite and survives a restart). Chats are independent: a failing chat waits
+for its retry without holding up anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.conversation.state import StateStore
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 60.0
+PARALLEL_CHATS = 16
+
+
+class Undeliverable(Exception):
+    """The platform refused for good (blocked bot, deleted chat): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    lane: str
+    key: str
+    handoff_id: int | None
+    action: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+# A lane's sender gets the due items of one key, oldest first, and returns how many it
+# delivered from the front; it raises for the first one it could not send.
+Deliver = Callable[[list[Item]], Awaitable[int]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Outbox:
+    def __init__(self, state: StateStore) -> None:
+        self._db, self._lock = state.connection
+        self._wake: dict[str, asyncio.Event] = {}
+
+    def put(
+        self,
+        lane: str,
+        key: str,
+        action: str,
+        payload: dict[str, Any],
+        handoff_id: int | None = None,
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO outbox (lane, key, handoff_id, action, payload, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (lane, key, handoff_id, action, json.dumps(payload, ensure_ascii=False), _now()),
+            )
+        self.wake(lane)
+
+    def wake(self, lane: str) -> None:
+        if lane in self._wake:
+            self._wake[lane].set()
+
+    def due(self, lane: str, limit: int = 500) -> dict[str, list[Item]]:
+        """Pending items per key, oldest first, stopping at a key's first item still backing off."""
+        now = _now()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, lane, key, handoff_id, action, payload, attempts, not_before FROM outbox "
+                "WHERE lane = ? AND status = 'pending' ORDER BY id LIMIT ?",
+                (lane, limit),
+            ).fetchall()
+        groups: dict[str, list[Item]] = {}
+        blocked: set[str] = set()
+        for r in rows:
+            key = r[2]
+            if key in blocked:
+                continue
+            if r[7] and r[7] > now:
+                blocked.add(key)
+                continue
+            groups.setdefault(key, []).append(
+                Item(r[0], r[1], key, r[3], r[4], json.loads(r[5]), r[6])
+            )
+        return groups
+
+    def count_pending(self, lane: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+        params: tuple[str, ...] = ()
+        if lane:
+            sql += " AND lane = ?"
+            params = (lane,)
+        with self._lock:
+            return int(self._db.execute(sql, params).fetchone()[0])
+
+    def mark(self, items: list[Item], status: str) -> None:
+        with self._lock:
+            self._db.executemany(
+                "UPDATE outbox SET status = ? WHERE id = ?", [(status, item.id) for item in items]
+            )
+
+    def postpone(self, item: Item) -> float:
+        """Back off after a failure: 1, 2, 4... up to 60 seconds. Returns the delay."""
+        delay = min(MAX_BACKOFF, 2.0**item.attempts)
+        not_before = datetime.now(UTC) + timedelta(seconds=delay)
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?",
+                (not_before.isoformat(timespec="milliseconds"), item.id),
+            )
+        return delay
+
+    async def _drain_key(self, items: list[Item], deliver: Deliver) -> int:
+        done = 0
+        while items:
+            try:
+                sent = await deliver(items)
+            except Undeliverable as error:
+                log.warning(
+                    "outbox %s: item %d undeliverable (%s)", items[0].lane, items[0].id, error
+                )
+                self.mark(items[:1], "undeliverable")
+                items = items[1:]
+                continue
+            except Exception as error:  # network, 429, 5xx: keep it and try again later
+                delay = self.postpone(items[0])
+                log.warning(
+                    "outbox %s: sending failed (%s), retry in %.0f s",
+                    items[0].lane,
+                    type(error).__name__,
+                    delay,
+                )
+                return done
+            if sent <= 0:
+                return done
+            self.mark(items[:sent], "sent")
+            done += sent
+            items = items[sent:]
+        return done
+
+    async def drain(self, lane: str, deliver: Deliver) -> int:
+        """Send everything that is due in this lane now. Returns the number delivered."""
+        total = 0
+        limit = asyncio.Semaphore(PARALLEL_CHATS)
+
+        async def one(items: list[Item]) -> int:
+            async with limit:
+                return await self._drain_key(items, deliver)
+
+        while groups := self.due(lane):
+            results = await asyncio.gather(*(one(items) for items in groups.values()))
+            total += sum(results)
+            if sum(results) == 0:
+                break
+        return total
+
+    async def run(self, lane: str, deliver: Deliver, idle: float = 1.0) -> None:
+        """Drain the lane for ever: at once when something is put, else every ``idle`` seconds."""
+        wake = self._wake.setdefault(lane, asyncio.Event())
+        while True:
+            wake.clear()
+            try:
+                await self.drain(lane, deliver)
+            except Exception as error:  # a bug in a sender must not stop the lane
+                log.error("outbox %s: %s", lane, type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=idle)
+
+    # -- each message is handled once, even when the platform delivers it twice -------------
+
+    def first_time(self, channel: str, message_id: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO seen_messages (channel, message_id, at) VALUES (?, ?, ?)",
+                (channel, message_id, _now()),
+            )
+        return cur.rowcount == 1

@@ -1,0 +1,124 @@
+"""What the bridge workers read in the staff group. The team works in Dutch, so these are
+Dutch; everything a parent wrote is HTML-escaped (the staff room posts with parse_mode HTML)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from bot.conversation.i18n import Lang
+from bot.conversation.vocabulary import AREA_LABELS, NEED_LABELS
+from bot.handoff.store import Handoff
+from bot.handoff.workers import BridgeWorker
+
+NL = Lang("nl")
+LANGUAGE_NAMES = {"nl": "Nederlands", "ar": "Arabisch", "fr": "Frans", "en": "Engels"}
+REASONS = {
+    "human_request": "vraagt naar een persoon",
+    "crisis": "🚨 mogelijk crisis of gevaar",
+    "media": "stuurde een foto, document of spraakbericht",
+    "not_understood": "de bot begreep de vraag twee keer niet",
+    "unmet_need": "de sociale kaart heeft hier geen dienst voor",
+}
+CHANNELS = {"telegram": "Telegram", "whatsapp": "WhatsApp", "terminal": "terminal"}
+SENDERS = {"parent": "👤", "bot": "🤖", "worker": "🧑‍💼"}
+
+
+def mention(worker: BridgeWorker) -> str:
+    """A text mention: notifies the worker in the group without needing a username."""
+    return f'<a href="tg://user?id={worker.telegram_user_id}">{escape(worker.first_name)}</a>'
+
+
+def _label(labels: dict[str, str], key: str | None) -> str:
+    return NL._(labels[key]) if key in labels else "onbekend"
+
+
+def topic_name(h: Handoff) -> str:
+    """No names or numbers of the parent: the topic list is visible to the whole group."""
+    parts = [f"#{h.id}", LANGUAGE_NAMES.get(h.language, h.language)]
+    if h.area in AREA_LABELS:
+        parts.append(_label(AREA_LABELS, h.area))
+    if h.need in NEED_LABELS:
+        parts.append(_label(NEED_LABELS, h.need))
+    name = " · ".join(parts)
+    return ("🚨 " + name if h.urgent else name)[:128]
+
+
+def summary(
+    h: Handoff,
+    routed: BridgeWorker | None,
+    available_at: datetime | None,
+    school_name: str | None,
+    transcript: list[tuple[datetime, str, str, str]],
+    coordinators: tuple[BridgeWorker, ...],
+) -> str:
+    lines = [f"<b>{'🚨 DRINGEND · ' if h.urgent else ''}Vraag #{h.id}</b>"]
+    lines.append(f"Reden: {escape(REASONS.get(h.reason, h.reason))}")
+    lines.append(
+        f"Taal: {LANGUAGE_NAMES.get(h.language, h.language)} · Wijk: {escape(_label(AREA_LABELS, h.area))}"
+        f" · Onderwerp: {escape(_label(NEED_LABELS, h.need))}"
+    )
+    if school_name:
+        lines.append(f"School: {escape(school_name)}")
+    lines.append(f"Kanaal: {CHANNELS.get(h.channel, h.channel)}")
+    if routed is not None:
+        why = {"school": "school", "area": "wijk", "language": "taal", "on duty": "van dienst"}
+        when = (
+            "nu aan het werk"
+            if available_at is None or available_at <= h.created_at
+            else (f"werkt weer vanaf {NL.when(available_at, h.created_at)}")
+        )
+        lines.append(
+            f"Voorgesteld: {mention(routed)} ({why.get(h.routed_why or '', h.routed_why)}; {escape(when)})"
+        )
+    if h.urgent and coordinators:
+        lines.append("Coördinatie: " + ", ".join(mention(c) for c in coordinators))
+    lines.append("")
+    if transcript:
+        lines.append("<b>Gesprek tot nu:</b>")
+        for at, sender, kind, text in transcript[-12:]:
+            shown = text if kind == "text" else f"[{kind}] {text}".strip()
+            lines.append(f"{SENDERS.get(sender, sender)} {NL.time(at)} {escape(shown[:500])}")
+    else:
+        lines.append("(geen eerdere berichten bewaard)")
+    lines.append("")
+    lines.append(
+        "Druk op <b>Oppakken</b> om de vraag op je naam te zetten. Wat je daarna in dit topic "
+        "schrijft of stuurt, gaat naar de ouder. Afsluiten: /close of de knop."
+    )
+    return "\n".join(lines)
+
+
+def parent_says(text: str) -> str:
+    return f"👤 {escape(text)}"
+
+
+def picked_up(worker: BridgeWorker) -> str:
+    return f"✋ Opgepakt door {mention(worker)}. Wat je hier schrijft, gaat naar de ouder."
+
+
+def closed(worker: BridgeWorker) -> str:
+    return f"✅ Afgesloten door {escape(worker.first_name)}. De ouder praat weer met de bot."
+
+
+def reannounce(h: Handoff, routed: BridgeWorker | None, minutes: int) -> str:
+    who = f" {mention(routed)}," if routed else ""
+    return f"⏰{who} vraag #{h.id} wacht al {minutes} minuten op iemand. Wie pakt ze op?"
+
+
+def escalate(h: Handoff, coordinators: tuple[BridgeWorker, ...], minutes: int) -> str:
+    who = ", ".join(mention(c) for c in coordinators) or "coördinator"
+    urgent = "🚨 DRINGENDE " if h.urgent else ""
+    return f"⚠️ {who}: {urgent}vraag #{h.id} wacht al {minutes // 60} uur en {minutes % 60} minuten. Kan jij ze toewijzen?"
+
+
+def parent_forgot(h: Handoff) -> str:
+    return f"🗑️ De ouder van vraag #{h.id} heeft met /forget alles laten wissen. Dit topic wordt verwijderd."
+
+
+NOT_A_WORKER = "Alleen brugfiguren uit de lijst kunnen vragen oppakken, beantwoorden of afsluiten."
+ALREADY_CLOSED = "Deze vraag is al afgesloten."
+
+
+def already_taken(worker: BridgeWorker | None) -> str:
+    return f"Deze vraag is al opgepakt door {worker.first_name if worker else 'iemand anders'}."

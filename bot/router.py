@@ -1,0 +1,108 @@
+"""Every channel's entry point: a parent's message goes to the bridge worker when the chat is
+handed off, otherwise to the conversation engine; consent opens the handoff.
+
+The router also keeps each chat's last few messages in memory (never on disk) so that, when a
+parent consents, the bridge worker sees the conversation so far; without consent they are
+simply forgotten. Messages of one chat are handled one at a time, in order; chats run in
+parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import OrderedDict, deque
+from datetime import datetime, timedelta
+
+from bot.conversation.engine import Engine
+from bot.conversation.messages import Incoming, Outcome, Reply
+from bot.conversation.text import clean
+from bot.handoff.desk import HandoffDesk, RecentItem
+
+RECENT_PER_CHAT = 12
+RECENT_CHATS = 5000
+RECENT_FOR = timedelta(hours=2)
+PARENT_COMMANDS_IN_HANDOFF = ("/forget", "/mydata")
+
+
+class RecentMessages:
+    """The last messages of each chat, in memory, bounded in count and age."""
+
+    def __init__(self) -> None:
+        self._chats: OrderedDict[str, deque[RecentItem]] = OrderedDict()
+
+    def add(self, chat_key: str, item: RecentItem) -> None:
+        items = self._chats.pop(chat_key, None) or deque(maxlen=RECENT_PER_CHAT)
+        items.append(item)
+        self._chats[chat_key] = items
+        while len(self._chats) > RECENT_CHATS:
+            self._chats.popitem(last=False)
+
+    def take(self, chat_key: str, now: datetime) -> list[RecentItem]:
+        items = self._chats.pop(chat_key, deque())
+        return [item for item in items if now - item.at <= RECENT_FOR]
+
+    def forget(self, chat_key: str) -> None:
+        self._chats.pop(chat_key, None)
+
+
+def _command(msg: Incoming) -> str | None:
+    text = clean(msg.text) if msg.kind == "text" else ""
+    return text.split()[0].split("@")[0].lower() if text.startswith("/") else None
+
+
+class Router:
+    def __init__(self, engine: Engine, desk: HandoffDesk) -> None:
+        self.engine = engine
+        self.desk = desk
+        self.recent = RecentMessages()
+        # A chat's lock lives while someone holds or waits for it, then goes away by itself.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def receive(self, msg: Incoming) -> None:
+        """Handle a message and queue the replies for delivery (Telegram, WhatsApp)."""
+        for reply in await self.handle(msg):
+            self.desk.send_to_parent(msg.chat_key, reply)
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        lock = self._locks.get(msg.chat_key)
+        if lock is None:
+            lock = self._locks[msg.chat_key] = asyncio.Lock()
+        async with lock:
+            return await self._handle(msg)
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        if msg.message_id and not self.desk.outbox.first_time(msg.channel, msg.message_id):
+            return []  # delivered twice by the platform: answered the first time
+        command = _command(msg)
+        handoff = self.desk.open_for(msg.chat_key)
+        to_bot = command in PARENT_COMMANDS_IN_HANDOFF or (
+            msg.kind == "button" and not (msg.payload or "").startswith("handoff:")
+        )
+        if handoff is not None and not to_bot:
+            self.desk.from_parent(handoff, msg)
+            return []
+        if command == "/forget":
+            self.desk.forget(msg.chat_key)
+            self.recent.forget(msg.chat_key)
+        outcome = await self.engine.handle(msg)
+        if outcome.forgotten:
+            return outcome.replies
+        now = self.engine.clock()
+        self._remember(msg, outcome, now)
+        if outcome.handoff_request is not None:
+            request = outcome.handoff_request
+            ticket = self.desk.open(msg, request, self.recent.take(msg.chat_key, now))
+            outcome.replies.append(self.desk.ticket_reply(ticket, request.language, request.urgent))
+        return outcome.replies
+
+    def _remember(self, msg: Incoming, outcome: Outcome, now: datetime) -> None:
+        if msg.kind == "button":
+            return
+        self.recent.add(msg.chat_key, RecentItem(now, "parent", msg.kind, msg.text, msg.media))
+        if outcome.replies:
+            first = outcome.replies[-1].text.splitlines()[0]
+            said = f"{first[:160]}" + (
+                f" [{', '.join(outcome.services)}]" if outcome.services else ""
+            )
+            self.recent.add(msg.chat_key, RecentItem(now, "bot", "text", said))

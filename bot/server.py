@@ -1,0 +1,117 @@
+"""``wegwijs serve``: every configured channel, the outbox senders, the handoff timer and the
+ASGI app (``/healthz``, webhooks), in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.app import Wegwijs
+from bot.channels.telegram.config import TelegramConfig
+from bot.handoff.outbox import Deliver, Item
+
+log = logging.getLogger(__name__)
+TICK_EVERY = 30.0  # seconds between checks for handoffs to announce again or escalate
+
+
+class BotServer:
+    def __init__(
+        self,
+        app: Wegwijs,
+        telegram: TelegramConfig | None = None,
+        *,
+        tick_every: float = TICK_EVERY,
+        outbox_idle: float = 1.0,
+    ) -> None:
+        from bot.channels.telegram.channel import TelegramChannel
+
+        self.app = app
+        self.telegram = TelegramChannel(telegram, app) if telegram else None
+        self.tick_every = tick_every
+        self.outbox_idle = outbox_idle
+        self.parent_senders: dict[str, Deliver] = {}
+        if self.telegram is not None:
+            self.parent_senders["telegram"] = self.telegram.deliver_to_parent
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.parent_senders)
+
+    async def start(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.start()
+        outbox = self.app.desk.outbox
+        self._tasks.append(
+            asyncio.create_task(outbox.run("parent", self._to_parent, self.outbox_idle))
+        )
+        if self.telegram is not None and self.telegram.staff is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    outbox.run("staff", self.telegram.deliver_to_staff, self.outbox_idle)
+                )
+            )
+            self._tasks.append(asyncio.create_task(self._ticker()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.telegram is not None:
+            await self.telegram.stop()
+
+    async def __aenter__(self) -> BotServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    async def _to_parent(self, items: list[Item]) -> int:
+        channel = items[0].payload.get("channel", "")
+        sender = self.parent_senders.get(channel)
+        if sender is None:  # e.g. the WhatsApp token was removed: keep it until it is back
+            raise RuntimeError(f"channel {channel!r} is not running")
+        return await sender(items)
+
+    async def _ticker(self) -> None:
+        while True:
+            try:
+                self.app.desk.tick()
+            except Exception as error:
+                log.error("handoff timer: %s", type(error).__name__)
+            await asyncio.sleep(self.tick_every)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        channels: dict[str, Any] = {}
+        if self.telegram is not None:
+            channels["telegram"] = self.telegram.health()
+        return {
+            "ok": all(c.get("running") for c in channels.values()),
+            "channels": channels,
+            "outbox_pending": self.app.desk.outbox.count_pending(),
+        }
+
+    async def _healthz(self, request: Request) -> JSONResponse:
+        report = self.health()
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    def asgi(self) -> Starlette:
+        routes = [Route("/healthz", self._healthz, methods=["GET"])]
+        if self.telegram is not None and self.telegram.config.webhook_url:
+            from bot.channels.telegram.channel import WEBHOOK_PATH
+
+            routes.append(Route(WEBHOOK_PATH, self.telegram.webhook, methods=["POST"]))
+        return Starlette(routes=routes)
