@@ -1,0 +1,184 @@
+"""The handoff desk without any platform: what it queues for the staff group and for parents."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.conversation.messages import HandoffRequest, Incoming, MediaRef
+from bot.conversation.state import StateStore
+from bot.handoff.desk import HandoffDesk, RecentItem
+from bot.handoff.workers import SAMPLE_FILE, load_team
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+SAMIRA, JONAS, NADIA, PIETER, STRANGER = 900000001, 900000002, 900000003, 900000004, 42
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS))  # Tuesday
+
+
+@pytest.fixture
+def desk(clock: Clock, tmp_path: Path) -> HandoffDesk:
+    return HandoffDesk(StateStore(tmp_path / "state.db"), load_team(SAMPLE_FILE), clock)
+
+
+def queued(desk: HandoffDesk, lane: str) -> list[tuple[str, dict]]:
+    return [
+        (item.action, item.payload) for items in desk.outbox.due(lane).values() for item in items
+    ]
+
+
+def open_one(desk: HandoffDesk, chat: str = "1", **kw: object) -> int:
+    values: dict[str, object] = {
+        "reason": "human_request",
+        "urgent": False,
+        "language": "ar",
+        "area": "heverlee",
+    }
+    values.update(kw)
+    recent = [
+        RecentItem(desk.clock(), "parent", "text", "<b>ik</b> heb hulp nodig"),
+        RecentItem(
+            desk.clock(), "parent", "photo", "", MediaRef("telegram", "photo", "F1", chat, 7)
+        ),
+    ]
+    ticket = desk.open(Incoming(chat, channel="telegram"), HandoffRequest(**values), recent)  # type: ignore[arg-type]
+    return ticket.handoff_id
+
+
+def test_opening_announces_a_topic_with_the_conversation_so_far(desk: HandoffDesk) -> None:
+    msg = Incoming("1", channel="telegram")
+    ticket = desk.open(
+        msg,
+        HandoffRequest("human_request", False, "ar", "school_costs", "heverlee"),
+        [RecentItem(desk.clock(), "parent", "text", "<b>ik</b> heb hulp nodig")],
+    )
+    assert (
+        ticket.worker is not None and ticket.worker.first_name == "Samira" and ticket.available_now
+    )
+    ((action, payload),) = queued(desk, "staff")
+    assert action == "open_topic"
+    assert payload["name"] == "#1 · Arabisch · Heverlee · Schoolkosten"
+    assert "&lt;b&gt;ik&lt;/b&gt; heb hulp nodig" in payload["summary"]  # escaped, never HTML
+    assert "tg://user?id=900000001" in payload["summary"]
+    reply = desk.ticket_reply(ticket, "ar", urgent=False)
+    assert "Samira" in reply.text and "العربية" in reply.text
+    again = desk.open(msg, HandoffRequest("human_request", False, "ar"), [])
+    assert again.already_open and again.handoff_id == ticket.handoff_id
+
+
+def test_a_photo_sent_before_consent_follows_the_summary(desk: HandoffDesk) -> None:
+    open_one(desk)
+    actions = [action for action, _ in queued(desk, "staff")]
+    assert actions == ["open_topic", "media"]
+
+
+def test_only_listed_active_workers_can_pick_up_reply_or_close(desk: HandoffDesk) -> None:
+    handoff_id = open_one(desk)
+    desk.store.update(handoff_id, topic_id=100)
+    assert not desk.pick_up(handoff_id, STRANGER).ok
+    assert not desk.pick_up(handoff_id, PIETER).ok  # inactive
+    assert desk.from_worker(100, STRANGER, "text", "hallo", None) is None
+    assert not desk.close(handoff_id, STRANGER).ok
+    assert queued(desk, "parent") == []
+    assert desk.pick_up(handoff_id, JONAS).ok
+    taken = desk.pick_up(handoff_id, SAMIRA)
+    assert not taken.ok and "Jonas" in (taken.notice or "")
+    parent = queued(desk, "parent")
+    assert len(parent) == 1 and "Jonas" in parent[0][1]["text"]
+
+
+def test_a_worker_writing_in_the_topic_picks_it_up_and_reaches_the_parent(
+    desk: HandoffDesk,
+) -> None:
+    handoff_id = open_one(desk)
+    desk.store.update(handoff_id, topic_id=100)
+    assert desk.from_worker(100, SAMIRA, "text", "Dag! Ik help je graag.", None)
+    handoff = desk.store.get(handoff_id)
+    assert handoff is not None and handoff.status == "active" and handoff.worker_id == SAMIRA
+    texts = [payload["text"] for _, payload in queued(desk, "parent")]
+    assert len(texts) == 2 and texts[1].endswith("Dag! Ik help je graag.")
+    photo = MediaRef("telegram", "photo", "F2", "-100", 9)
+    desk.from_worker(100, SAMIRA, "photo", "het formulier", photo)
+    action, payload = queued(desk, "parent")[-1]
+    assert action == "media" and payload["media"]["file_id"] == "F2"
+    assert desk.close(handoff_id, SAMIRA).ok
+    assert desk.open_for("telegram:1") is None
+    closed = desk.from_worker(100, SAMIRA, "text", "nog iets", None)
+    assert closed is not None and not closed.ok
+
+
+def test_waiting_handoffs_are_announced_again_and_escalated(
+    desk: HandoffDesk, clock: Clock
+) -> None:
+    open_one(desk)
+    desk.tick()
+    assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "media"]
+    clock.now += timedelta(minutes=31)
+    desk.tick()
+    notices = [p["text"] for a, p in queued(desk, "staff") if a == "notice"]
+    assert len(notices) == 1 and "31 minuten" in notices[0]
+    clock.now += timedelta(minutes=10)
+    desk.tick()  # not again within 30 minutes
+    assert len([a for a, _ in queued(desk, "staff") if a == "notice"]) == 1
+    clock.now += timedelta(minutes=80)  # 2 h 1 min
+    desk.tick()
+    notices = [p["text"] for a, p in queued(desk, "staff") if a == "notice"]
+    assert len(notices) == 2 and "tg://user?id=900000003" in notices[1]  # Nadia, coordinator
+    assert "2 uur" in notices[1]
+
+
+def test_outside_working_hours_the_parent_is_told_when_and_nobody_is_nagged(
+    desk: HandoffDesk, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 28, 20, 0, tzinfo=BRUSSELS)  # Saturday evening
+    msg = Incoming("5", channel="telegram")
+    ticket = desk.open(msg, HandoffRequest("human_request", False, "fr", area="kessel-lo"), [])
+    assert ticket.worker is not None and ticket.worker.first_name == "Jonas"
+    assert not ticket.available_now
+    text = desk.ticket_reply(ticket, "fr", urgent=False).text
+    assert "lundi" in text and "09:00" in text
+    clock.now += timedelta(hours=12)  # Sunday morning
+    desk.tick()
+    assert [a for a, _ in queued(desk, "staff")] == ["open_topic"]
+    clock.now = datetime(2026, 11, 30, 9, 1, tzinfo=BRUSSELS)  # Monday: announced again at once
+    desk.tick()
+    assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "notice"]
+
+
+def test_forget_deletes_the_topic_and_every_row(clock: Clock, tmp_path: Path) -> None:
+    state = StateStore(tmp_path / "state.db")
+    desk = HandoffDesk(state, load_team(SAMPLE_FILE), clock)
+    handoff_id = open_one(desk)
+    desk.store.update(handoff_id, topic_id=100)
+    desk.store.add_message(handoff_id, "parent", "text", "geheim", desk.clock())
+    desk.forget("telegram:1")  # the router calls this, then the engine erases the chat
+    state.forget("telegram:1")
+    assert desk.store.for_chat("telegram:1") == []
+    assert desk.store.transcript(handoff_id) == []
+    actions = [(a, p.get("topic_id")) for a, p in queued(desk, "staff")]
+    assert ("forget_topic", 100) in actions
+
+
+def test_handoffs_and_the_outbox_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
+    team = load_team(SAMPLE_FILE)
+    first = HandoffDesk(StateStore(tmp_path / "s.db"), team, clock)
+    handoff_id = open_one(first)
+    first.store.update(handoff_id, topic_id=123)
+    second = HandoffDesk(StateStore(tmp_path / "s.db"), team, clock)
+    handoff = second.open_for("telegram:1")
+    assert handoff is not None and handoff.id == handoff_id and handoff.topic_id == 123
+    assert [a for a, _ in queued(second, "staff")] == ["open_topic", "media"]
