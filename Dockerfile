@@ -3,15 +3,18 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    WEGWIJS_DATA_DIR=/data
+    WEGWIJS_DATA_DIR=/data \
+    WEGWIJS_HOST=0.0.0.0 \
+    WEGWIJS_PORT=8080
 
 WORKDIR /app
-COPY pyproject.toml README.md babel.cfg ./
+COPY pyproject.toml README.md babel.cfg bridge_workers.sample.yml ./
 COPY bot ./bot
 COPY social_map ./social_map
 COPY locales ./locales
 COPY nlu/data/areas.yml ./nlu/data/areas.yml
-RUN pip install --no-cache-dir . \
+# Editable, so the package finds its data (map YAML, locales) next to it in /app.
+RUN pip install --no-cache-dir -e . \
     && for l in nl ar fr en; do \
          pybabel compile -D wegwijs -d locales -l "$l" -i "locales/$l/LC_MESSAGES/wegwijs.po" \
            -o "locales/$l/LC_MESSAGES/wegwijs.mo"; \
@@ -19,6 +22,9 @@ RUN pip install --no-cache-dir . \
     && useradd --system --home /data wegwijs && mkdir -p /data && chown wegwijs /data
 
 USER wegwijs
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=3)"
 VOLUME ["/data"]
 # Build the map into the volume, then run every configured channel.
 CMD ["sh", "-c", "wegwijs map build && wegwijs serve"]

@@ -71,6 +71,15 @@ async def wegwijs(
         found = maps.current().get(school_id)
         return found.name if found else None
 
+    known_schools = {school_id for school_id, _ in maps.current().schools()}
+    for worker in team.workers:
+        for school in set(worker.schools) - known_schools:
+            log.warning(
+                "bridge workers file: school %r (worker %s) is not on the social map; "
+                "routing by that school will never match",
+                school,
+                worker.first_name,
+            )
     desk = HandoffDesk(state, team, clock, staff_room=staff_room, school_names=school_name)
     try:
         yield Wegwijs(engine, desk, Router(engine, desk), state, maps, client)

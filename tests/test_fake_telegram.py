@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fakes.telegram_api import FakeTelegram, Upload
 from telegram import (
     Bot,
     CallbackQuery,
@@ -29,6 +28,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from fakes.telegram_api import FakeTelegram, Upload
 
 PARENT = 4242
 WORKER = 777

@@ -182,3 +182,22 @@ def test_handoffs_and_the_outbox_survive_a_restart(tmp_path: Path, clock: Clock)
     handoff = second.open_for("telegram:1")
     assert handoff is not None and handoff.id == handoff_id and handoff.topic_id == 123
     assert [a for a, _ in queued(second, "staff")] == ["open_topic", "media"]
+
+
+def test_a_sticker_from_a_worker_is_not_lost_silently(desk: HandoffDesk) -> None:
+    handoff_id = open_one(desk)
+    desk.store.update(handoff_id, topic_id=100)
+    answer = desk.from_worker(100, SAMIRA, "other", "", None)
+    assert answer is not None and not answer.ok and "niet doorsturen" in (answer.notice or "")
+
+
+def test_a_normal_question_is_not_escalated_at_night(desk: HandoffDesk, clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 24, 16, 0, tzinfo=BRUSSELS)  # Tuesday, Samira ends 16:30
+    open_one(desk)
+    clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=BRUSSELS)
+    desk.tick()
+    assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "media"]
+    clock.now = datetime(2026, 11, 25, 8, 31, tzinfo=BRUSSELS)  # Wednesday: Samira starts
+    desk.tick()
+    notices = [p["text"] for a, p in queued(desk, "staff") if a == "notice"]
+    assert len(notices) == 1 and "uur" in notices[0]

@@ -287,7 +287,9 @@ async def test_unclaimed_handoffs_are_announced_again_then_escalated(
         server.app.desk.tick()
         escalated = await until(fake, STAFF, lambda m: "uur" in text_of(m))
         assert "Nadia" in text_of(escalated) and "2 uur" in text_of(escalated)  # the coordinator
-        assert any(e["type"] in ("text_mention", "text_link") for e in escalated.get("entities", []))
+        assert any(
+            e["type"] in ("text_mention", "text_link") for e in escalated.get("entities", [])
+        )
         fake.press(NADIA, again, "staff:pickup:1")
         await until(fake, parent, lambda m: "Nadia" in text_of(m))
 

@@ -437,6 +437,7 @@ class Engine:
 
     def _my_data(self, t: Lang, state: ChatState) -> str:
         unknown = t._("not known")
+        handoffs = self.state.handoffs(state.chat_key)
         area = t._(AREA_LABELS[state.area]) if state.area in AREA_LABELS else unknown
         need = t._(NEED_LABELS[state.last_need]) if state.last_need in NEED_LABELS else unknown
         lines = [
@@ -444,10 +445,13 @@ class Engine:
             t._("Language: {value}").format(value=dict(LANGUAGE_BUTTONS).get(t.code, t.code)),
             t._("Part of Leuven: {value}").format(value=area),
             t._("Last topic: {value}").format(value=need),
-            t._("Questions passed on to a bridge worker: {value}").format(
-                value=self.state.open_handoffs(state.chat_key)
+            t._("Questions passed on to a bridge worker: {value}").format(value=handoffs),
+            t._("I do not keep your messages. Type /forget to erase everything.")
+            if handoffs == 0
+            else t._(
+                "Your messages with the bridge worker are kept for your question. Type /forget to "
+                "erase everything."
             ),
-            t._("I do not keep your messages. Type /forget to erase everything."),
         ]
         return "\n".join(lines)
 

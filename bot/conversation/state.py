@@ -1,7 +1,8 @@
 """Per-chat conversation state in SQLite, so a restart forgets nothing a parent told us.
 
 Only what the conversation needs is kept: language, area, school, the last need, whether the
-parent gave consent, and small counters. No message text is stored here. Unmet needs are kept
+parent gave consent, and small counters. Message text is stored only for a handoff the parent
+consented to (``handoff_messages``, and the outbox until sent). Unmet needs are kept
 as anonymous daily counts (need, area, language), never tied to a chat.
 """
 
@@ -185,11 +186,11 @@ class StateStore:
                 (day, need, area or "", language),
             )
 
-    def open_handoffs(self, chat_key: str) -> int:
+    def handoffs(self, chat_key: str) -> int:
+        """How many of this chat's questions went to a bridge worker (their messages are kept)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM handoffs WHERE chat_key = ? AND status != 'closed'",
-                (chat_key,),
+                "SELECT COUNT(*) FROM handoffs WHERE chat_key = ?", (chat_key,)
             ).fetchone()
         return int(row[0])
 

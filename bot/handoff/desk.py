@@ -286,6 +286,8 @@ class HandoffDesk:
         elif text:
             reply = Reply(parent_texts.from_worker(t, worker.first_name, text))
             self.send_to_parent(handoff.chat_key, reply, handoff.id)
+        else:
+            return StaffAnswer(False, staff_texts.CANNOT_RELAY)
         return StaffAnswer(True)
 
     def close(self, handoff_id: int, user_id: int | None) -> StaffAnswer:
@@ -321,7 +323,11 @@ class HandoffDesk:
                 continue  # nobody works yet: the parent was told when someone will answer
             waited = now - handoff.due_at
             routed = self._worker(handoff.routed_to)
-            if handoff.escalated_at is None and waited >= ESCALATE_AFTER:
+            if (
+                handoff.escalated_at is None
+                and waited >= ESCALATE_AFTER
+                and (on_duty or handoff.urgent)  # nobody is woken at night for a normal question
+            ):
                 minutes = int(waited.total_seconds() // 60)
                 text = staff_texts.escalate(handoff, self.team.coordinators, minutes)
                 self._notice(handoff, text)

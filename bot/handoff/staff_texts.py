@@ -118,6 +118,10 @@ def parent_forgot(h: Handoff) -> str:
 
 NOT_A_WORKER = "Alleen brugfiguren uit de lijst kunnen vragen oppakken, beantwoorden of afsluiten."
 ALREADY_CLOSED = "Deze vraag is al afgesloten."
+CANNOT_RELAY = (
+    "Dit soort bericht (sticker, locatie, peiling...) kan de bot niet doorsturen. Stuur tekst, "
+    "een foto, een document of een spraakbericht."
+)
 
 
 def already_taken(worker: BridgeWorker | None) -> str:
