@@ -149,3 +149,7 @@ async def _serve(url: str, telegram: object, team: object, host: str, port: int)
             f"health on http://{host}:{port}/healthz. Ctrl-C stops it."
         )
         await uvicorn.Server(config).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import html
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,7 +19,14 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,6 +63,14 @@ def make_bot(fake: FakeTelegram, token: str | None = None) -> Bot:
         base_url=f"{fake.url}/bot",
         base_file_url=f"{fake.url}/file/bot",
     )
+
+
+@contextlib.contextmanager
+def api_error(kind: type[TelegramError], text: str) -> Iterator[None]:
+    """PTB strips "Bad Request: " and capitalize()s the rest ("TOPIC_CLOSED" -> "Topic_closed")."""
+    with pytest.raises(kind) as raised:
+        yield
+    assert text.lower() in raised.value.message.lower()
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
@@ -125,17 +141,17 @@ async def test_send_message_html_keyboard_round_trip(fake: FakeTelegram, bot: Bo
         await bot.send_message(PARENT, text)
         assert fake.calls[-1][1]["text"] == text
 
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with api_error(BadRequest, "message is too long"):
         await bot.send_message(PARENT, "x" * 4097)
     await bot.send_message(PARENT, "x" * 4096)
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with api_error(BadRequest, "can't parse entities"):
         await bot.send_message(PARENT, "a < b", parse_mode="HTML")
-    with pytest.raises(BadRequest, match='(?i)unsupported start tag "br" at byte offset 1'):
+    with api_error(BadRequest, 'unsupported start tag "br" at byte offset 1'):
         await bot.send_message(PARENT, "a<br>b", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with api_error(BadRequest, "BUTTON_DATA_INVALID"):
         await bot.send_message(PARENT, "x", reply_markup=keyboard("d" * 65))
     assert fake.failed_calls[-1][0] == "sendMessage"
-    with pytest.raises(Forbidden, match="(?i)bot can't initiate conversation"):
+    with api_error(Forbidden, "bot can't initiate conversation"):
         await bot.send_message(PARENT + 1, "never started the bot")
 
 
@@ -160,7 +176,7 @@ async def test_press_gives_a_callback_query(fake: FakeTelegram, bot: Bot) -> Non
 
         assert await bot.answer_callback_query(query.id, text="Oké")
         assert fake.answered_callbacks[query_id]["text"] == "Oké"
-        with pytest.raises(BadRequest, match="(?i)query is too old"):
+        with api_error(BadRequest, "query is too old"):
             await bot.answer_callback_query(query.id)
         with pytest.raises(AssertionError, match="no button"):
             fake.press(PARENT, shown, "maybe")
@@ -170,12 +186,12 @@ async def test_press_gives_a_callback_query(fake: FakeTelegram, bot: Bot) -> Non
         assert edited.text == "Gekozen: nee"
         assert edited.reply_markup is None
         assert fake.edits()[-1]["text"] == "Gekozen: nee"
-        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        with api_error(BadRequest, "message is not modified"):
             await bot.edit_message_text("Gekozen: nee", PARENT, sent.message_id)
         assert fake.sent(PARENT)[-1]["text"] == "Gekozen: nee"
 
         assert await bot.delete_message(PARENT, sent.message_id)
-        with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+        with api_error(BadRequest, "message to delete not found"):
             await bot.delete_message(PARENT, sent.message_id)
 
 
@@ -207,11 +223,11 @@ async def test_forum_topics(fake: FakeTelegram, bot: Bot) -> None:
         assert fake.topics[100]["name"] == "Gezin 1 ✓"
         assert await bot.close_forum_topic(GROUP, 100)
         assert fake.topics[100]["closed"]
-        with pytest.raises(BadRequest, match="(?i)TOPIC_CLOSED"):
+        with api_error(BadRequest, "TOPIC_CLOSED"):
             await bot.send_message(GROUP, "te laat", message_thread_id=100)
         assert await bot.reopen_forum_topic(GROUP, 100)
         await bot.send_message(GROUP, "weer open", message_thread_id=100)
-        with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        with api_error(BadRequest, "message thread not found"):
             await bot.send_message(GROUP, "nergens", message_thread_id=555)
 
         fake.group_text(GROUP, WORKER, "/close@wegwijs_test_bot now", thread_id=100)
@@ -249,7 +265,7 @@ async def test_copy_message(fake: FakeTelegram, bot: Bot) -> None:
         await bot.copy_message(PARENT, GROUP, text["message_id"])
         assert fake.sent(PARENT)[-1]["text"] == "Ik bel je morgen"
 
-        with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+        with api_error(BadRequest, "message to copy not found"):
             await bot.copy_message(PARENT, GROUP, 9999)
 
 
@@ -279,9 +295,9 @@ async def test_send_media_by_file_id_and_upload(fake: FakeTelegram, bot: Bot) ->
     assert audio.audio.title == "Uitleg"
     assert [m.get("audio", {}).get("title") for m in fake.sent(PARENT)][-1] == "Uitleg"
 
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with api_error(BadRequest, "wrong file identifier"):
         await bot.send_photo(PARENT, "no-such-file-id")
-    with pytest.raises(BadRequest, match="(?i)type of file mismatch"):
+    with api_error(BadRequest, "type of file mismatch"):
         await bot.send_photo(PARENT, voice["voice"]["file_id"])
 
 
@@ -298,7 +314,7 @@ async def test_get_file_and_download(fake: FakeTelegram, bot: Bot) -> None:
     data = await file.download_as_bytearray()
     assert len(data) == photo["photo"][-1]["file_size"] == file.file_size
 
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with api_error(BadRequest, "invalid file_id"):
         await bot.get_file("nope")
 
 
@@ -447,8 +463,5 @@ async def test_stop_releases_a_long_poll(fake: FakeTelegram, bot: Bot) -> None:
     await asyncio.sleep(0.2)
     started = time.monotonic()
     await fake.stop()
-    try:
-        assert await asyncio.wait_for(poll, 5) == ()
-    except (NetworkError, TimedOut):
-        pass  # the connection may be closed before the answer is read; either is fine
+    assert await asyncio.wait_for(poll, 5) == ()  # released with "no updates"
     assert time.monotonic() - started < 3

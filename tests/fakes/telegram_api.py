@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
 import uvicorn
@@ -221,7 +221,7 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
 class _HtmlEntities(HTMLParser):
     """Telegram's parse_mode=HTML: plain text + MessageEntity list, or a 400 like Telegram's."""
 
-    SIMPLE = {
+    SIMPLE: ClassVar[dict[str, str]] = {
         "b": "bold",
         "strong": "bold",
         "i": "italic",
@@ -235,7 +235,7 @@ class _HtmlEntities(HTMLParser):
         "code": "code",
         "pre": "pre",
     }
-    OTHER = {"a", "span", "blockquote", "tg-emoji"}
+    OTHER: ClassVar[set[str]] = {"a", "span", "blockquote", "tg-emoji"}
 
     def __init__(self, source: str) -> None:
         super().__init__(convert_charrefs=True)
@@ -280,11 +280,18 @@ class _HtmlEntities(HTMLParser):
             )
         _, start, attrs = self.stack.pop()
         length = self.length - start
+        css_class = attrs.get("class") or ""
+        inside_pre = tag == "code" and self.stack and self.stack[-1][0] == "pre"
+        if inside_pre and css_class.startswith("language-"):  # <pre><code class=..>: one entity
+            self.stack[-1][2]["language"] = css_class.removeprefix("language-")
+            return
         if length == 0:
             return
         entity: JSONDict = {"offset": start, "length": length}
         if tag in self.SIMPLE:
             entity["type"] = self.SIMPLE[tag]
+            if tag == "pre" and attrs.get("language"):
+                entity["language"] = attrs["language"]
         elif tag == "span":
             entity["type"] = "spoiler"
         elif tag == "a":
@@ -453,6 +460,9 @@ class FakeTelegram:
             ]
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Without TCP_NODELAY (inherited by accepted sockets) every answer waits ~40 ms for
+        # Nagle/delayed ACK: uvicorn writes headers and body separately.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -1036,6 +1046,8 @@ class FakeTelegram:
                 raise ApiError(status, self._fault_description(status, retry_after), retry_after)
             if method.lower() == "getupdates":
                 result = await self._get_updates(params, request)
+                if result is None:  # the client gave up waiting: nobody reads this answer
+                    return Response(status_code=499)
             else:
                 result = await handler(params)
         except ApiError as error:
@@ -1092,7 +1104,9 @@ class FakeTelegram:
             "has_main_web_app": False,
         }
 
-    async def _get_updates(self, params: JSONDict, request: Request | None = None) -> list:
+    async def _get_updates(
+        self, params: JSONDict, request: Request | None = None
+    ) -> list[JSONDict] | None:
         if self.webhook_url:
             raise ApiError(
                 409,
@@ -1117,7 +1131,7 @@ class FakeTelegram:
             if pending or remaining <= 0 or self._stopping:
                 return pending[:limit]
             if request is not None and await request.is_disconnected():
-                return []
+                return None
             # wake up now and then to notice a client that gave up (PTB cancels on stop)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(remaining, 0.2))
@@ -1168,7 +1182,7 @@ class FakeTelegram:
         return self.commands.get(self._commands_key(params), [])
 
     async def _send_message(self, params: JSONDict) -> JSONDict:
-        chat, message = self._outgoing(params)
+        _, message = self._outgoing(params)
         raw = params.get("text")
         if raw is None or raw == "":
             raise _bad("message text is empty")
@@ -1303,9 +1317,8 @@ class FakeTelegram:
         name = params.get("name")
         if name is not None and not 1 <= len(name) <= 128:
             raise _bad("TOPIC_TITLE_EMPTY")
-        if name is None or name == topic["name"]:
-            if "icon_custom_emoji_id" not in params:
-                raise _bad("TOPIC_NOT_MODIFIED")
+        if (name is None or name == topic["name"]) and "icon_custom_emoji_id" not in params:
+            raise _bad("TOPIC_NOT_MODIFIED")
         if name is not None:
             topic["name"] = name
         if "icon_custom_emoji_id" in params:
