@@ -111,6 +111,23 @@ def text_of(message: Message) -> str:
     return message.get("text") or message.get("caption") or ""
 
 
+async def hand_off(
+    fake: FakeTelegram, parent: int, text: str, lang: str
+) -> tuple[int, Message, Message]:
+    """A parent asks for a person and consents: returns the topic, its summary, and the
+    bot's reply telling the parent who will answer."""
+    fake.parent_text(parent, text, language_code=lang)
+    consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
+    fake.press(parent, consent, "handoff:yes")
+    ticket = await until(
+        fake, parent, lambda m: any(n in text_of(m) for n in ("Samira", "Jonas", "Nadia"))
+    )
+    await fake.wait_for_call("createForumTopic")
+    topic = max(fake.topics)
+    (summary,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+    return topic, summary, ticket
+
+
 FIRST_QUESTIONS = {
     "nl": "ik zoek huiswerkbegeleiding voor mijn zoon",
     "fr": "je cherche une aide aux devoirs pour mon fils",
@@ -145,18 +162,11 @@ async def test_handoff_with_consent_pickup_relay_both_ways_and_close(
 ) -> None:
     parent = 2001
     async with run_bot():
-        fake.parent_text(parent, "I want to talk to a real person please", language_code="en")
-        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
-        fake.press(parent, consent, "handoff:yes", first_name="Parent")
-        ticket = await until(fake, parent, lambda m: "bridge worker" in text_of(m))
-        assert (
-            "Jonas" in text_of(ticket) or "Samira" in text_of(ticket) or "Nadia" in text_of(ticket)
+        topic, summary, ticket = await hand_off(
+            fake, parent, "I want to talk to a real person please", "en"
         )
-
-        create = await fake.wait_for_call("createForumTopic")
-        topic = next(iter(fake.topics))
-        assert create["chat_id"] == STAFF and fake.topics[topic]["name"].startswith("#1 · Engels")
-        (summary,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+        assert "bridge worker" in text_of(ticket)
+        assert fake.topics[topic]["name"].startswith("#1 · Engels")
         assert "staff:pickup:1" in buttons(summary)
         assert "talk to a real person" in text_of(summary)  # the conversation so far
 
@@ -220,13 +230,7 @@ async def test_someone_who_is_not_a_worker_cannot_pick_up_or_reply(
 ) -> None:
     parent = 2003
     async with run_bot():
-        fake.parent_text(parent, "I want to talk to a person", language_code="en")
-        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
-        fake.press(parent, consent, "handoff:yes")
-        await until(fake, parent, lambda m: "bridge worker" in text_of(m))
-        await fake.wait_for_call("createForumTopic")
-        topic = next(iter(fake.topics))
-        (summary,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+        topic, summary, _ = await hand_off(fake, parent, "I want to talk to a person", "en")
 
         query = fake.press(STRANGER, summary, "staff:pickup:1", first_name="Curious")
         answered = await fake.wait_for_call(
@@ -249,13 +253,7 @@ async def test_a_restart_in_the_middle_of_a_handoff_loses_nothing(
 ) -> None:
     parent = 2004
     async with run_bot():
-        fake.parent_text(parent, "Je veux parler à une personne", language_code="fr")
-        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
-        fake.press(parent, consent, "handoff:yes")
-        await until(fake, parent, lambda m: "Samira" in text_of(m) or "Jonas" in text_of(m))
-        await fake.wait_for_call("createForumTopic")
-        topic = next(iter(fake.topics))
-        (summary,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+        topic, summary, _ = await hand_off(fake, parent, "Je veux parler à une personne", "fr")
         fake.press(SAMIRA, summary, "staff:pickup:1")
         await until(fake, parent, lambda m: "Samira" in text_of(m))
     # The bot is down: people go on writing.
@@ -275,10 +273,7 @@ async def test_unclaimed_handoffs_are_announced_again_then_escalated(
 ) -> None:
     parent = 2005
     async with run_bot() as server:
-        fake.parent_text(parent, "I want to talk to a person", language_code="en")
-        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
-        fake.press(parent, consent, "handoff:yes")
-        await fake.wait_for_call("createForumTopic")
+        await hand_off(fake, parent, "I want to talk to a person", "en")
         clock.now += timedelta(minutes=31)
         server.app.desk.tick()
         again = await until(fake, STAFF, lambda m: "wacht al" in text_of(m))
@@ -299,12 +294,7 @@ async def test_group_rate_limits_are_waited_out_and_nothing_is_dropped(
 ) -> None:
     parent = 2006
     async with run_bot():
-        fake.parent_text(parent, "I want to talk to a person", language_code="en")
-        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
-        fake.press(parent, consent, "handoff:yes")
-        await fake.wait_for_call("createForumTopic")
-        topic = next(iter(fake.topics))
-        await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+        topic, _, _ = await hand_off(fake, parent, "I want to talk to a person", "en")
         fake.fail_next("sendMessage", status=429, retry_after=1, times=3)
         for n in range(8):
             fake.parent_text(parent, f"message {n}", language_code="en")
