@@ -341,3 +341,38 @@ async def test_webhook_mode_checks_the_secret_token(
             health = await client.get("/healthz")
             assert health.status_code == 200
             assert health.json()["channels"]["telegram"]["mode"] == "webhook"
+
+
+async def test_a_crisis_is_handed_off_as_urgent_with_the_numbers_first(
+    fake: FakeTelegram, run_bot: Callable[..., Any]
+) -> None:
+    parent = 2008
+    async with run_bot():
+        fake.parent_text(parent, "mijn man slaat me en ik ben bang", language_code="nl")
+        numbers = await until(fake, parent, lambda m: "112" in text_of(m))
+        assert "1712" in text_of(numbers)
+        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
+        fake.press(parent, consent, "handoff:yes")
+        ticket = await until(fake, parent, lambda m: "112" in text_of(m))
+        assert "brugfiguur" in text_of(ticket)
+        await fake.wait_for_call("createForumTopic")
+        topic = max(fake.topics)
+        assert fake.topics[topic]["name"].startswith("🚨 #1")
+        (summary,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+        assert "DRINGEND" in text_of(summary) and "Nadia" in text_of(summary)  # coordinator
+
+
+async def test_a_photo_of_a_letter_reaches_the_topic_after_consent(
+    fake: FakeTelegram, run_bot: Callable[..., Any]
+) -> None:
+    parent = 2009
+    async with run_bot():
+        fake.parent_media(parent, "photo", caption="wat staat hier?", language_code="nl")
+        consent = await until(fake, parent, lambda m: "handoff:yes" in buttons(m))
+        assert fake.sent(STAFF) == []  # nothing shared before consent
+        fake.press(parent, consent, "handoff:yes")
+        await fake.wait_for_call("createForumTopic")
+        topic = max(fake.topics)
+        summary, photo = await fake.wait_for_messages(STAFF, 2, thread_id=topic)
+        assert "foto" in text_of(summary)  # the reason
+        assert "photo" in photo and "wat staat hier?" in text_of(photo)

@@ -24,7 +24,7 @@ from bot.conversation.buttons import (
 )
 from bot.conversation.i18n import N_, Lang
 from bot.conversation.map_provider import MapProvider
-from bot.conversation.messages import HandoffRequest, Incoming, Outcome, Reply
+from bot.conversation.messages import Button, HandoffRequest, Incoming, Outcome, Reply
 from bot.conversation.render import service_block
 from bot.conversation.schools import SchoolFinder
 from bot.conversation.state import ChatState, StateStore
@@ -208,19 +208,16 @@ class Engine:
         matches = social_map.find(need, area=state.area, lang=t.code, at=now, limit=MAX_SERVICES)
         if not matches:
             self.state.record_unmet_need(need, state.area, t.code)
-            outcome.handoff = True
-            state.awaiting = "consent"
-            state.handoff_reason = "unmet_need"
-            outcome.replies.append(
-                Reply(
-                    t._(
-                        "I do not know a service for this yet. A bridge worker can look for one "
-                        "with you. May I pass your question on to a bridge worker?"
-                    ),
-                    consent_buttons(t),
-                )
+            return self._ask_consent(
+                t,
+                state,
+                outcome,
+                "unmet_need",
+                t._(
+                    "I do not know a service for this yet. A bridge worker can look for one "
+                    "with you. May I pass your question on to a bridge worker?"
+                ),
             )
-            return outcome
         outcome.services = [m.id for m in matches]
         label = t._(NEED_LABELS.get(need, need))
         parts = [
@@ -275,19 +272,17 @@ class Engine:
     def _not_understood(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
         state.failures += 1
         if state.failures >= 2:
-            outcome.handoff = True
-            state.awaiting = "consent"
-            state.handoff_reason = "not_understood"
-            outcome.replies.append(
-                Reply(
-                    t._(
-                        "Sorry, I still do not understand. A bridge worker can help you in person. "
-                        "May I pass your question on to a bridge worker?"
-                    ),
-                    consent_buttons(t) + menu_buttons(t),
-                )
+            return self._ask_consent(
+                t,
+                state,
+                outcome,
+                "not_understood",
+                t._(
+                    "Sorry, I still do not understand. A bridge worker can help you in person. "
+                    "May I pass your question on to a bridge worker?"
+                ),
+                menu_buttons(t),
             )
-            return outcome
         outcome.replies.append(
             Reply(
                 t._("Sorry, I am not sure I understand. I can help with these topics:"),
@@ -297,36 +292,46 @@ class Engine:
         return outcome
 
     def _offer_handoff(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        return self._ask_consent(
+            t,
+            state,
+            outcome,
+            "human_request",
+            t._(
+                "A bridge worker is a person from the city who helps parents, in confidence. "
+                "May I pass your question on to a bridge worker?"
+            ),
+        )
+
+    @staticmethod
+    def _ask_consent(
+        t: Lang,
+        state: ChatState,
+        outcome: Outcome,
+        reason: str,
+        question: str,
+        extra: tuple[tuple[Button, ...], ...] = (),
+    ) -> Outcome:
+        """Consent first: nothing is passed on until the parent presses "yes"."""
         outcome.handoff = True
         state.awaiting = "consent"
-        state.handoff_reason = "human_request"
-        outcome.replies.append(
-            Reply(
-                t._(
-                    "A bridge worker is a person from the city who helps parents, in confidence. "
-                    "May I pass your question on to a bridge worker?"
-                ),
-                consent_buttons(t),
-            )
-        )
+        state.handoff_reason = reason
+        outcome.replies.append(Reply(question, consent_buttons(t) + extra))
         return outcome
 
     def _media(self, state: ChatState, msg: Incoming) -> Outcome:
         t = self._lang(state, msg)
         replies = self._welcome(t, state)
-        outcome = Outcome(replies, t.code, handoff=True)
-        state.awaiting = "consent"
-        state.handoff_reason = "media"
-        replies.append(
-            Reply(
-                t._(
-                    "Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
-                    "can. May I pass this on to a bridge worker?"
-                ),
-                consent_buttons(t),
-            )
+        return self._ask_consent(
+            t,
+            state,
+            Outcome(replies, t.code),
+            "media",
+            t._(
+                "Thank you. I cannot read photos or listen to voice messages, but a bridge worker "
+                "can. May I pass this on to a bridge worker?"
+            ),
         )
-        return outcome
 
     # -- buttons and commands ----------------------------------------------------------------
 
