@@ -201,3 +201,12 @@ def test_a_normal_question_is_not_escalated_at_night(desk: HandoffDesk, clock: C
     desk.tick()
     notices = [p["text"] for a, p in queued(desk, "staff") if a == "notice"]
     assert len(notices) == 1 and "uur" in notices[0]
+
+
+def test_a_long_conversation_still_fits_one_summary_with_its_button(desk: HandoffDesk) -> None:
+    recent = [RecentItem(desk.clock(), "parent", "text", "<" * 2000) for _ in range(12)]
+    desk.open(Incoming("9", channel="telegram"), HandoffRequest("human_request", False, "nl"), recent)
+    (_, payload), *_ = queued(desk, "staff")
+    summary = payload["summary"]
+    assert len(summary) <= 4096 and "Oppakken" in summary
+    assert "&lt;" in summary and "&l…" not in summary and "<<" not in summary

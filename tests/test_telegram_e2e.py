@@ -173,6 +173,12 @@ async def test_handoff_with_consent_pickup_relay_both_ways_and_close(
         fake.parent_text(parent, "<b>help</b> *now* _please_", language_code="en")
         (relayed,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
         assert "<b>help</b> *now* _please_" in text_of(relayed)  # shown literally, not bold
+        fake.parent_text(parent, "<" * 4000, language_code="en")  # escaped: 16,000 characters
+        received = 0
+        while received < 4000:
+            (part,) = await fake.wait_for_messages(STAFF, 1, thread_id=topic)
+            received += text_of(part).count("<")
+        assert received == 4000
 
         query = fake.press(SAMIRA, summary, "staff:pickup:1", first_name="Samira")
         await fake.wait_for_call(

@@ -73,24 +73,28 @@ def summary(
         )
     if h.urgent and coordinators:
         lines.append("Coördinatie: " + ", ".join(mention(c) for c in coordinators))
-    lines.append("")
-    if transcript:
-        lines.append("<b>Gesprek tot nu:</b>")
-        for at, sender, kind, text in transcript[-12:]:
-            shown = text if kind == "text" else f"[{kind}] {text}".strip()
-            lines.append(f"{SENDERS.get(sender, sender)} {NL.time(at)} {escape(shown[:500])}")
-    else:
-        lines.append("(geen eerdere berichten bewaard)")
-    lines.append("")
-    lines.append(
-        "Druk op <b>Oppakken</b> om de vraag op je naam te zetten. Wat je daarna in dit topic "
+    footer = (
+        "\nDruk op <b>Oppakken</b> om de vraag op je naam te zetten. Wat je daarna in dit topic "
         "schrijft of stuurt, gaat naar de ouder. Afsluiten: /close of de knop."
     )
+    said = []
+    for at, sender, kind, text in transcript[-12:]:
+        shown = text if kind == "text" else f"[{kind}] {text}".strip()
+        if len(shown) > 300:
+            shown = shown[:300] + "…"  # cut before escaping: never inside an HTML entity
+        said.append(f"{SENDERS.get(sender, sender)} {NL.time(at)} {escape(shown)}")
+    # One Telegram message holds 4096 characters: drop the oldest lines rather than the button.
+    while said and len("\n".join([*lines, "", *said, footer])) > 4000:
+        said.pop(0)
+    lines.append("")
+    lines += ["<b>Gesprek tot nu:</b>", *said] if said else ["(geen eerdere berichten bewaard)"]
+    lines.append(footer)
     return "\n".join(lines)
 
 
 def parent_says(text: str) -> str:
-    return f"👤 {escape(text)}"
+    """Plain text: the staff room escapes it when it posts (and splits what is too long)."""
+    return f"👤 {text}"
 
 
 def picked_up(worker: BridgeWorker) -> str:

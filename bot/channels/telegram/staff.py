@@ -9,6 +9,7 @@ so consecutive posts for the same topic are sent as one message.
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
@@ -64,9 +65,8 @@ class StaffRoom:
         elif item.action == "post":
             return await self._post_batch(items, topic)
         elif item.action == "media":
-            await send_media(
-                self.bot, self.chat_id, MediaRef(**payload["media"]), payload["caption"], topic
-            )
+            caption = escape(payload["caption"], quote=False)
+            await send_media(self.bot, self.chat_id, MediaRef(**payload["media"]), caption, topic)
         elif item.action == "picked_up" and handoff is not None:
             await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
             await self._set_buttons(handoff.summary_message_id, close_button(handoff.id))
@@ -113,7 +113,7 @@ class StaffRoom:
         if summary_id is None:
             message = await self.bot.send_message(
                 self.chat_id,
-                str(payload["summary"])[:MAX_TEXT],
+                str(payload["summary"]),
                 parse_mode="HTML",
                 message_thread_id=topic,
                 reply_markup=pickup_button(handoff_id),
@@ -131,9 +131,7 @@ class StaffRoom:
             if size > MAX_TEXT:
                 break
             texts.append(item.payload["text"])
-        await send_text(
-            self.bot, self.chat_id, "\n".join(texts)[:MAX_TEXT], thread_id=topic, escaped=True
-        )
+        await send_text(self.bot, self.chat_id, "\n".join(texts), thread_id=topic)  # splits
         return len(texts)
 
     async def _set_buttons(
