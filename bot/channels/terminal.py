@@ -32,6 +32,8 @@ async def run_chat(router: Router, chat_id: str = CHAT_ID) -> None:
     buttons: list[Button] = []
     click.secho("Wegwijs: type a message, a number to press a button, or /quit.", dim=True)
     replies = await router.handle(Incoming(chat_id, "/start"))
+    if not replies:
+        _handed_off_note()
     while True:
         for reply in replies:
             text, reply_buttons = render(reply, width)
@@ -53,3 +55,14 @@ async def run_chat(router: Router, chat_id: str = CHAT_ID) -> None:
         else:
             msg = Incoming(chat_id, line)
         replies = await router.handle(msg)
+        if not replies and router.desk.open_for(msg.chat_key) is not None:
+            _handed_off_note()
+
+
+def _handed_off_note() -> None:
+    """The terminal has no staff group: say where a handed-off message went."""
+    click.secho(
+        "      (This chat is handed off to a bridge worker: your messages go to the staff group, "
+        "which the terminal chat does not have. Type /forget to start again.)",
+        dim=True,
+    )
