@@ -15,8 +15,10 @@ from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 
 from bot.conversation.engine import Engine
+from bot.conversation.i18n import Lang
 from bot.conversation.messages import Incoming, Outcome, Reply
 from bot.conversation.text import clean
+from bot.handoff import parent_texts
 from bot.handoff.desk import HandoffDesk, RecentItem
 
 RECENT_PER_CHAT = 12
@@ -79,6 +81,10 @@ class Router:
         to_bot = command in PARENT_COMMANDS_IN_HANDOFF or (
             msg.kind == "button" and not (msg.payload or "").startswith("handoff:")
         )
+        if handoff is not None and msg.kind == "button" and not to_bot:
+            # An old "talk to a bridge worker" or "yes" button: say where the question is.
+            language = handoff.language
+            return [Reply(parent_texts.already_passed_on(Lang(language)))]
         if handoff is not None and not to_bot:
             self.desk.from_parent(handoff, msg)
             return []
