@@ -205,7 +205,9 @@ def test_a_normal_question_is_not_escalated_at_night(desk: HandoffDesk, clock: C
 
 def test_a_long_conversation_still_fits_one_summary_with_its_button(desk: HandoffDesk) -> None:
     recent = [RecentItem(desk.clock(), "parent", "text", "<" * 2000) for _ in range(12)]
-    desk.open(Incoming("9", channel="telegram"), HandoffRequest("human_request", False, "nl"), recent)
+    desk.open(
+        Incoming("9", channel="telegram"), HandoffRequest("human_request", False, "nl"), recent
+    )
     (_, payload), *_ = queued(desk, "staff")
     summary = payload["summary"]
     assert len(summary) <= 4096 and "Oppakken" in summary
