@@ -185,7 +185,7 @@ class HandoffDesk:
     def from_parent(self, handoff: Handoff, msg: Incoming) -> None:
         """A parent's message in a handed-off chat goes to the topic; the bot says nothing."""
         now = self.clock()
-        text = msg.text if msg.kind in ("text", "button") else msg.text or ""
+        text = msg.text or ""
         self.store.add_message(handoff.id, "parent", msg.kind, text, now)
         if not self.staff_room:
             return
