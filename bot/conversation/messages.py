@@ -18,8 +18,8 @@ class Button:
 class MediaRef:
     """A parent's or worker's photo, document or voice note, by reference to where it lives.
 
-    Files stay on the platform until a bridge worker needs them: Telegram can copy a message
-    by id; a WhatsApp media id is downloaded and uploaded only when it is relayed.
+    Files stay on the platform until a bridge worker needs them: Telegram copies a message by
+    id, so the bot never downloads it. (Relaying files between platforms comes with WhatsApp.)
     """
 
     channel: str  # where the file lives: telegram, whatsapp

@@ -194,6 +194,15 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
+    def first_time(self, channel: str, message_id: str) -> bool:
+        """True once per platform message id: a message delivered twice is handled once."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO seen_messages (channel, message_id, at) VALUES (?, ?, ?)",
+                (channel, message_id, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        return cur.rowcount == 1
+
     @property
     def connection(self) -> tuple[sqlite3.Connection, threading.Lock]:
         """The shared connection and its lock, for the handoff store in the same database."""

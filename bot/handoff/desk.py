@@ -144,7 +144,7 @@ class HandoffDesk:
                 chosen.worker if chosen else None,
                 chosen.available_at if chosen else None,
                 self.school_names(request.school) if request.school else None,
-                self.store.transcript(handoff.id),
+                [(item.at, item.sender, item.kind, item.text) for item in recent],
                 self.team.coordinators,
             )
             self.outbox.put(

@@ -179,13 +179,3 @@ class Outbox:
                 log.error("outbox %s: %s", lane, type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=idle)
-
-    # -- each message is handled once, even when the platform delivers it twice -------------
-
-    def first_time(self, channel: str, message_id: str) -> bool:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO seen_messages (channel, message_id, at) VALUES (?, ?, ?)",
-                (channel, message_id, _now()),
-            )
-        return cur.rowcount == 1

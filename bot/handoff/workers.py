@@ -64,7 +64,6 @@ class BridgeWorker:
 @dataclass(frozen=True)
 class Team:
     workers: tuple[BridgeWorker, ...]
-    source: Path | None = None
 
     @property
     def active(self) -> tuple[BridgeWorker, ...]:
@@ -130,7 +129,7 @@ def parse_team(data: Any, source: Path | None = None) -> Team:
         problems.append(f"{where}: no active bridge worker: set `active: true` for at least one")
     if problems:
         raise WorkersError("\n".join(problems))
-    return Team(tuple(workers), source)
+    return Team(tuple(workers))
 
 
 def _parse_worker(item: Any) -> tuple[BridgeWorker | None, list[str]]:

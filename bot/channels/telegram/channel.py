@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from bot.app import Wegwijs
 from bot.channels.telegram.config import TelegramConfig
-from bot.channels.telegram.convert import CHANNEL, incoming, media_of
+from bot.channels.telegram.convert import incoming, media_of
 from bot.channels.telegram.sending import deliver_to_parent
 from bot.channels.telegram.staff import StaffRoom
 from bot.handoff.outbox import Item
@@ -216,6 +216,3 @@ class TelegramChannel:
             "mode": "webhook" if self.config.webhook_url else "polling",
             "staff_group": self.config.staff_chat_id is not None,
         }
-
-
-__all__ = ["CHANNEL", "TelegramChannel"]

@@ -9,6 +9,7 @@ so consecutive posts for the same topic are sent as one message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from html import escape
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -143,9 +144,9 @@ class StaffRoom:
             )
 
     @staticmethod
-    async def _ignore_bad_request(call: object) -> None:
+    async def _ignore_bad_request(call: Awaitable[object]) -> None:
         """Editing a message that did not change, closing a closed topic: nothing to retry."""
         try:
-            await call  # type: ignore[misc]
+            await call
         except BadRequest as error:
             log.info("staff group: %s", error.message)
