@@ -112,6 +112,7 @@ async def _ask(
 def serve(host: str, port: int) -> None:
     """Run every configured channel (TELEGRAM_BOT_TOKEN, WHATSAPP_TOKEN) and /healthz."""
     from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
+    from bot.channels.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError, nlu_endpoint
 
@@ -119,21 +120,30 @@ def serve(host: str, port: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines contain the bot token
     try:
         telegram = TelegramConfig.from_env()
-        if telegram is None:
+        whatsapp = WhatsAppConfig.from_env()
+        if telegram is None and whatsapp is None:
             raise click.ClickException(
-                "No channel configured: set TELEGRAM_BOT_TOKEN (see docs/operators.md), or use "
-                "`wegwijs chat` for the terminal chat."
+                "No channel configured: set TELEGRAM_BOT_TOKEN and/or WHATSAPP_TOKEN (see "
+                "docs/operators.md), or use `wegwijs chat` for the terminal chat."
+            )
+        if telegram is None or telegram.staff_chat_id is None:
+            click.echo(
+                "Warning: TELEGRAM_STAFF_CHAT_ID is not set, so handed-off questions wait in "
+                "the outbox until the bridge workers' staff group is configured.",
+                err=True,
             )
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
         with nlu_endpoint() as url:
-            asyncio.run(_serve(url, telegram, team, host, port))
-    except (RasaStartError, TelegramConfigError, WorkersError) as exc:
+            asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
+    except (RasaStartError, TelegramConfigError, WhatsAppConfigError, WorkersError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-async def _serve(url: str, telegram: object, team: object, host: str, port: int) -> None:
+async def _serve(
+    url: str, telegram: object, whatsapp: object, team: object, host: str, port: int
+) -> None:
     import uvicorn
 
     from bot.app import wegwijs
@@ -141,7 +151,7 @@ async def _serve(url: str, telegram: object, team: object, host: str, port: int)
 
     async with (
         wegwijs(url, team=team, staff_room=True) as app,  # type: ignore[arg-type]
-        BotServer(app, telegram) as server,  # type: ignore[arg-type]
+        BotServer(app, telegram, whatsapp) as server,  # type: ignore[arg-type]
     ):
         config = uvicorn.Config(server.asgi(), host=host, port=port, log_level="warning")
         click.echo(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -15,6 +17,7 @@ from starlette.routing import Route
 
 from bot.app import Wegwijs
 from bot.channels.telegram.config import TelegramConfig
+from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.handoff.outbox import Deliver, Item
 
 log = logging.getLogger(__name__)
@@ -26,19 +29,31 @@ class BotServer:
         self,
         app: Wegwijs,
         telegram: TelegramConfig | None = None,
+        whatsapp: WhatsAppConfig | None = None,
         *,
         tick_every: float = TICK_EVERY,
         outbox_idle: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         from bot.channels.telegram.channel import TelegramChannel
+        from bot.channels.whatsapp.channel import WhatsAppChannel
 
         self.app = app
         self.telegram = TelegramChannel(telegram, app) if telegram else None
+        self.whatsapp = WhatsAppChannel(whatsapp, app, now=clock) if whatsapp else None
         self.tick_every = tick_every
         self.outbox_idle = outbox_idle
         self.parent_senders: dict[str, Deliver] = {}
         if self.telegram is not None:
             self.parent_senders["telegram"] = self.telegram.deliver_to_parent
+        if self.whatsapp is not None:
+            self.parent_senders["whatsapp"] = self.whatsapp.deliver_to_parent
+        if self.telegram is not None and self.whatsapp is not None:
+            # Files cross over: a parent's WhatsApp photo to the staff group, a worker's
+            # Telegram document to a parent on WhatsApp.
+            if self.telegram.staff is not None:
+                self.telegram.staff.files["whatsapp"] = self.whatsapp.fetch_file
+            self.whatsapp.files["telegram"] = self.telegram.fetch_file
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -48,6 +63,8 @@ class BotServer:
     async def start(self) -> None:
         if self.telegram is not None:
             await self.telegram.start()
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
         outbox = self.app.desk.outbox
         self._tasks.append(
             asyncio.create_task(outbox.run("parent", self._to_parent, self.outbox_idle))
@@ -69,6 +86,8 @@ class BotServer:
         self._tasks.clear()
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.stop()
 
     async def __aenter__(self) -> BotServer:
         await self.start()
@@ -98,6 +117,8 @@ class BotServer:
         channels: dict[str, Any] = {}
         if self.telegram is not None:
             channels["telegram"] = self.telegram.health()
+        if self.whatsapp is not None:
+            channels["whatsapp"] = self.whatsapp.health()
         return {
             "ok": all(c.get("running") for c in channels.values()),
             "channels": channels,
@@ -114,4 +135,9 @@ class BotServer:
             from bot.channels.telegram.channel import WEBHOOK_PATH
 
             routes.append(Route(WEBHOOK_PATH, self.telegram.webhook, methods=["POST"]))
+        if self.whatsapp is not None:
+            from bot.channels.whatsapp.channel import WEBHOOK_PATH as WHATSAPP_PATH
+
+            routes.append(Route(WHATSAPP_PATH, self.whatsapp.verify, methods=["GET"]))
+            routes.append(Route(WHATSAPP_PATH, self.whatsapp.webhook, methods=["POST"]))
         return Starlette(routes=routes)

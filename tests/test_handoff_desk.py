@@ -212,3 +212,40 @@ def test_a_long_conversation_still_fits_one_summary_with_its_button(desk: Handof
     summary = payload["summary"]
     assert len(summary) <= 4096 and "Oppakken" in summary
     assert "&lt;" in summary and "&l…" not in summary and "<<" not in summary
+
+
+async def test_held_messages_wait_aside_and_come_back_in_their_order(desk: HandoffDesk) -> None:
+    """WhatsApp's 24-hour window: held items leave the line, and return ahead of newer ones."""
+    from bot.handoff.outbox import Held, Item
+
+    outbox = desk.outbox
+    for text in ("answer 1", "answer 2"):
+        outbox.put("parent", "whatsapp:1", "reply", {"text": text, "channel": "whatsapp"})
+    window_open = False
+    sent: list[str] = []
+
+    async def deliver(items: list[Item]) -> int:
+        if not window_open:
+            raise Held()
+        sent.append(items[0].payload["text"])
+        return 1
+
+    assert await outbox.drain("parent", deliver) == 0
+    assert outbox.count_pending() == 0 and outbox.count_held() == 2
+    window_open = True  # the parent writes again: their window opens, the bot answers them
+    assert outbox.release("parent", "whatsapp:1") == 2
+    outbox.put("parent", "whatsapp:1", "reply", {"text": "bot reply", "channel": "whatsapp"})
+    assert await outbox.drain("parent", deliver) == 3
+    assert sent == ["answer 1", "answer 2", "bot reply"]
+
+
+def test_the_window_follows_the_parents_last_message_and_forget_erases_it() -> None:
+    state = StateStore(":memory:")
+    state.heard_from("whatsapp:1", 1000.0)
+    state.heard_from("whatsapp:1", 900.0)  # a late re-delivery does not move it back
+    state.nudged("whatsapp:1", 2000.0)
+    assert state.last_heard("whatsapp:1") == (1000.0, 2000.0)
+    state.heard_from("whatsapp:1", 3000.0)  # the parent wrote: a new template may go later
+    assert state.last_heard("whatsapp:1") == (3000.0, None)
+    state.forget("whatsapp:1")
+    assert state.last_heard("whatsapp:1") == (None, None)

@@ -82,9 +82,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL,
     not_before TEXT,            -- retry backoff
     attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending'   -- pending, sent, undeliverable
+    status TEXT NOT NULL DEFAULT 'pending'   -- pending, sent, held, undeliverable
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (lane, status, id);
+CREATE TABLE IF NOT EXISTS contact_windows (
+    chat_key TEXT PRIMARY KEY,  -- WhatsApp only: free messages are allowed 24 h after the last one
+    last_inbound REAL NOT NULL, -- unix time of the parent's last message
+    nudged_at REAL              -- when the "you have an answer" template went out, if since then
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
     message_id TEXT NOT NULL,
@@ -173,8 +178,12 @@ class StateStore:
                     "DELETE FROM outbox WHERE handoff_id = ? AND status = 'pending' AND lane = 'parent'",
                     (handoff_id,),
                 )
+            self._db.execute(
+                "DELETE FROM outbox WHERE key = ? AND status IN ('pending', 'held')", (chat_key,)
+            )
             self._db.execute("DELETE FROM handoffs WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM chats WHERE chat_key = ?", (chat_key,))
+            self._db.execute("DELETE FROM contact_windows WHERE chat_key = ?", (chat_key,))
             self._db.execute("COMMIT")
 
     def record_unmet_need(self, need: str, area: str | None, language: str) -> None:
@@ -202,6 +211,40 @@ class StateStore:
                 (channel, message_id, datetime.now(UTC).isoformat(timespec="seconds")),
             )
         return cur.rowcount == 1
+
+    def heard_from(self, chat_key: str, at: float) -> None:
+        """The parent wrote (unix time ``at``): their 24-hour window opens again."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO contact_windows (chat_key, last_inbound) VALUES (?, ?) "
+                "ON CONFLICT(chat_key) DO UPDATE SET "
+                "last_inbound = max(last_inbound, excluded.last_inbound), nudged_at = NULL",
+                (chat_key, at),
+            )
+
+    def last_heard(self, chat_key: str) -> tuple[float | None, float | None]:
+        """(last message from the parent, template sent since then), as unix times."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_inbound, nudged_at FROM contact_windows WHERE chat_key = ?",
+                (chat_key,),
+            ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def nudged(self, chat_key: str, at: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO contact_windows (chat_key, last_inbound, nudged_at) VALUES (?, 0, ?) "
+                "ON CONFLICT(chat_key) DO UPDATE SET nudged_at = excluded.nudged_at",
+                (chat_key, at),
+            )
+
+    def language_of(self, chat_key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT language FROM chats WHERE chat_key = ?", (chat_key,)
+            ).fetchone()
+        return row[0] if row else None
 
     @property
     def connection(self) -> tuple[sqlite3.Connection, threading.Lock]:

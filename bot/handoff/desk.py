@@ -227,6 +227,17 @@ class HandoffDesk:
                 payload = {"topic_id": handoff.topic_id, "text": staff_texts.parent_forgot(handoff)}
                 self.outbox.put(STAFF, STAFF, "forget_topic", payload, None)
 
+    def answer_waiting(self, handoff_id: int | None, template_sent: bool) -> None:
+        """WhatsApp holds the worker's answer until the parent writes again: tell the worker."""
+        if self.staff_room and handoff_id is not None:
+            text = staff_texts.answer_waiting(template_sent)
+            self.outbox.put(STAFF, STAFF, "post", {"text": text}, handoff_id)
+
+    def worker_name(self, handoff_id: int | None) -> str | None:
+        handoff = self.store.get(handoff_id) if handoff_id is not None else None
+        worker = self._worker(handoff.worker_id or handoff.routed_to) if handoff else None
+        return worker.first_name if worker else None
+
     # -- bridge workers ----------------------------------------------------------------------
 
     def _worker(self, user_id: int | None) -> BridgeWorker | None:

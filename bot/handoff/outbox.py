@@ -30,6 +30,11 @@ class Undeliverable(Exception):
     """The platform refused for good (blocked bot, deleted chat): retrying cannot help."""
 
 
+class Held(Exception):
+    """Not now, and not by retrying: kept aside until :meth:`Outbox.release` (WhatsApp's 24-hour
+    window: a worker's answer waits until the parent writes again)."""
+
+
 @dataclass(frozen=True)
 class Item:
     id: int
@@ -113,6 +118,24 @@ class Outbox:
                 "UPDATE outbox SET status = ? WHERE id = ?", [(status, item.id) for item in items]
             )
 
+    def release(self, lane: str, key: str) -> int:
+        """Put held items back in line, in their original order (before anything newer)."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE outbox SET status = 'pending', not_before = NULL "
+                "WHERE lane = ? AND key = ? AND status = 'held'",
+                (lane, key),
+            )
+        if cur.rowcount:
+            self.wake(lane)
+        return cur.rowcount
+
+    def count_held(self) -> int:
+        with self._lock:
+            return int(
+                self._db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'held'").fetchone()[0]
+            )
+
     def postpone(self, item: Item) -> float:
         """Back off after a failure: 1, 2, 4... up to 60 seconds. Returns the delay."""
         delay = min(MAX_BACKOFF, 2.0**item.attempts)
@@ -134,6 +157,10 @@ class Outbox:
                     "outbox %s: item %d undeliverable (%s)", items[0].lane, items[0].id, error
                 )
                 self.mark(items[:1], "undeliverable")
+                items = items[1:]
+                continue
+            except Held:
+                self.mark(items[:1], "held")
                 items = items[1:]
                 continue
             except Exception as error:  # network, 429, 5xx: keep it and try again later

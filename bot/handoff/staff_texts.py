@@ -130,3 +130,17 @@ CANNOT_RELAY = (
 
 def already_taken(worker: BridgeWorker | None) -> str:
     return f"Deze vraag is al opgepakt door {worker.first_name if worker else 'iemand anders'}."
+
+
+def answer_waiting(template_sent: bool) -> str:
+    """WhatsApp: the parent's last message is more than 24 hours old."""
+    told = (
+        "De ouder kreeg een WhatsApp-melding dat er een antwoord klaarstaat."
+        if template_sent
+        else "De melding aan de ouder werd geweigerd (is het sjabloon goedgekeurd?)."
+    )
+    return (
+        "⏳ De ouder schreef meer dan 24 uur geleden, en dan laat WhatsApp de bot je bericht "
+        f"niet meteen doorsturen. {told} Je bericht staat klaar en komt aan zodra de ouder "
+        "terugschrijft; je hoeft niets opnieuw te sturen."
+    )

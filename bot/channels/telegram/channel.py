@@ -26,10 +26,12 @@ from telegram.ext import (
 )
 
 from bot.app import Wegwijs
+from bot.channels.media import MediaFile
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.convert import incoming, media_of
-from bot.channels.telegram.sending import deliver_to_parent
+from bot.channels.telegram.sending import deliver_to_parent, fetch_file
 from bot.channels.telegram.staff import StaffRoom
+from bot.conversation.messages import MediaRef
 from bot.handoff.outbox import Item
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,9 @@ class TelegramChannel:
 
     async def deliver_to_parent(self, items: list[Item]) -> int:
         return await deliver_to_parent(self.application.bot, items)
+
+    async def fetch_file(self, media: MediaRef) -> MediaFile:
+        return await fetch_file(self.application.bot, media)
 
     async def deliver_to_staff(self, items: list[Item]) -> int:
         if self.staff is None:

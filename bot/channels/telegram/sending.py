@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken
 
+from bot.channels.media import FileFetcher, MediaFile, describe
 from bot.channels.telegram.convert import MAX_CAPTION, html_chunks, keyboard
 from bot.conversation.messages import MediaRef
 from bot.handoff.outbox import Item, Undeliverable
@@ -49,19 +50,48 @@ async def send_media(
     media: MediaRef,
     caption_html: str,
     thread_id: int | None = None,
+    fetch: FileFetcher | None = None,
 ) -> None:
     """Relay a photo, document or voice note. A Telegram file is copied by message id, so the
-    bot never downloads it; files from other channels are uploaded (WhatsApp adds that)."""
-    if media.channel != "telegram" or media.chat_id is None or media.message_id is None:
-        raise Undeliverable(f"cannot relay a {media.channel} file to Telegram yet")
-    await bot.copy_message(
-        chat_id,
-        from_chat_id=int(media.chat_id),
-        message_id=media.message_id,
-        caption=caption_html[:MAX_CAPTION],
-        parse_mode=ParseMode.HTML,
-        message_thread_id=thread_id,
-    )
+    bot never downloads it; a file from another channel is fetched from there and uploaded."""
+    caption = caption_html[:MAX_CAPTION]
+    if media.channel == "telegram" and media.chat_id is not None and media.message_id is not None:
+        await bot.copy_message(
+            chat_id,
+            from_chat_id=int(media.chat_id),
+            message_id=media.message_id,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id,
+        )
+        return
+    if fetch is None:
+        raise Undeliverable(f"cannot fetch a {media.channel} file")
+    file = await fetch(media)
+    upload = InputFile(file.content, filename=file.file_name)
+    common: dict[str, object] = {
+        "caption": caption,
+        "parse_mode": ParseMode.HTML,
+        "message_thread_id": thread_id,
+    }
+    if media.kind == "photo" and file.mime_type in ("image/jpeg", "image/png", "image/webp"):
+        await bot.send_photo(chat_id, upload, **common)  # type: ignore[arg-type]
+    elif media.kind == "voice" and file.mime_type in ("audio/ogg", "audio/opus"):
+        await bot.send_voice(chat_id, upload, **common)  # type: ignore[arg-type]
+    else:
+        await bot.send_document(chat_id, upload, **common)  # type: ignore[arg-type]
+
+
+async def fetch_file(bot: Bot, media: MediaRef) -> MediaFile:
+    """A worker's Telegram file, for a parent on another channel (bots may fetch up to 20 MB)."""
+    try:
+        file = await bot.get_file(media.file_id)
+        content = bytes(await file.download_as_bytearray())
+    except Exception as error:
+        if permanent(error):
+            raise Undeliverable(f"telegram file: {type(error).__name__}") from error
+        raise
+    return describe(media, content, file.file_path)
 
 
 async def deliver_to_parent(bot: Bot, items: list[Item]) -> int:

@@ -15,6 +15,7 @@ from html import escape
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
+from bot.channels.media import FileFetcher
 from bot.channels.telegram.convert import MAX_TEXT
 from bot.channels.telegram.sending import permanent, send_media, send_text
 from bot.conversation.messages import MediaRef
@@ -43,6 +44,7 @@ class StaffRoom:
         self.bot = bot
         self.chat_id = chat_id
         self.desk = desk
+        self.files: dict[str, FileFetcher] = {}  # other channels' files (a WhatsApp photo)
 
     async def deliver(self, items: list[Item]) -> int:
         try:
@@ -67,7 +69,9 @@ class StaffRoom:
             return await self._post_batch(items, topic)
         elif item.action == "media":
             caption = escape(payload["caption"], quote=False)
-            await send_media(self.bot, self.chat_id, MediaRef(**payload["media"]), caption, topic)
+            media = MediaRef(**payload["media"])
+            fetch = self.files.get(media.channel)
+            await send_media(self.bot, self.chat_id, media, caption, topic, fetch)
         elif item.action == "picked_up" and handoff is not None:
             await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
             await self._set_buttons(handoff.summary_message_id, close_button(handoff.id))
