@@ -111,6 +111,8 @@ async def _ask(
 @click.option("--port", envvar="WEGWIJS_PORT", default=8080, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run every configured channel (TELEGRAM_BOT_TOKEN, WHATSAPP_TOKEN) and /healthz."""
+    from telegram.error import InvalidToken
+
     from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
     from bot.channels.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
     from bot.handoff.workers import WorkersError
@@ -139,6 +141,10 @@ def serve(host: str, port: int) -> None:
             asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
     except (RasaStartError, TelegramConfigError, WhatsAppConfigError, WorkersError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except InvalidToken:  # its own message repeats the token: never print that
+        raise click.ClickException(
+            "Telegram refused TELEGRAM_BOT_TOKEN; copy it again from @BotFather"
+        ) from None
 
 
 async def _serve(

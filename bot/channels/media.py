@@ -19,6 +19,12 @@ DEFAULT_NAMES = {
     "audio": "audio.mp3",
     "video": "video.mp4",
 }
+DEFAULT_TYPES = {
+    "photo": "image/jpeg",
+    "voice": "audio/ogg",
+    "audio": "audio/mpeg",
+    "video": "video/mp4",
+}
 
 
 @dataclass(frozen=True)
@@ -36,5 +42,9 @@ def describe(media: MediaRef, content: bytes, path: str | None = None) -> MediaF
     """A file's bytes with a usable MIME type and name, whatever the platform told us."""
     name = media.file_name or (path.rsplit("/", 1)[-1] if path else None)
     name = name or DEFAULT_NAMES.get(media.kind, "file")
-    mime = media.mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    mime = (
+        media.mime_type
+        or mimetypes.guess_type(name)[0]
+        or DEFAULT_TYPES.get(media.kind, "application/octet-stream")
+    )
     return MediaFile(content, mime.split(";")[0].strip(), name)

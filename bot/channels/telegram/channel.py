@@ -1,7 +1,7 @@
 """The Telegram channel: a python-telegram-bot Application for parents and the staff group.
 
 Long polling by default; webhook mode when ``TELEGRAM_WEBHOOK_URL`` is set, served by the bot's
-ASGI app (see :mod:`bot.web`), which checks Telegram's secret-token header. Replies do not go
+ASGI app (see :mod:`bot.server`), which checks Telegram's secret-token header. Replies do not go
 out from the handlers: they go into the outbox, which sends them in order with retries.
 """
 

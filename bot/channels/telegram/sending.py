@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import Bot, InputFile
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken
+from telegram.error import BadRequest, Forbidden
 
 from bot.channels.media import FileFetcher, MediaFile, describe
 from bot.channels.telegram.convert import MAX_CAPTION, html_chunks, keyboard
@@ -15,8 +15,10 @@ from bot.handoff.outbox import Item, Undeliverable
 
 
 def permanent(error: Exception) -> bool:
-    """Telegram will never accept this (blocked, chat gone, message gone): do not retry."""
-    return isinstance(error, Forbidden | BadRequest | InvalidToken)
+    """Telegram will never accept this (blocked, chat gone, message gone): do not retry.
+
+    A rejected token is not permanent: the operator replaces it and the messages still go."""
+    return isinstance(error, Forbidden | BadRequest)
 
 
 async def send_text(

@@ -52,6 +52,16 @@ class StaffRoom:
         except Undeliverable:
             raise
         except Exception as error:
+            if permanent(error) and items[0].action == "open_topic":
+                # The group is not set up right (no forum, bot not an admin): a handoff must not
+                # be lost over that, so it waits, retried, until the operator fixes the group.
+                log.error(
+                    "staff group: cannot open a topic (%s: %s); check that Topics are on and the "
+                    "bot is an administrator with Manage topics",
+                    type(error).__name__,
+                    error,
+                )
+                raise
             if permanent(error):
                 raise Undeliverable(f"{type(error).__name__}: {error}") from error
             raise
