@@ -7,21 +7,19 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from fakes.graph_api import FakeGraph
-from fakes.telegram_api import _Server
+from fakes.serving import serving
 
 PARENT = "32470123456"
 SECRET = "test-app-secret"
@@ -69,18 +67,9 @@ async def inbox(fake: FakeGraph) -> AsyncIterator[Receiver]:
     """A receiver on a free port, set as the fake's webhook_url (only where webhooks are sent)."""
     receiver = Receiver()
     app = Starlette(routes=[Route("/whatsapp/webhook", receiver.webhook, methods=["GET", "POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.005)
-    fake.webhook_url = f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp/webhook"
-    yield receiver
-    server.should_exit = True
-    await task
+    async with serving(app) as url:
+        fake.webhook_url = f"{url}/whatsapp/webhook"
+        yield receiver
 
 
 @pytest.fixture

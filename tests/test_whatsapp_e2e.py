@@ -9,6 +9,7 @@ without waiting a day.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -292,8 +293,12 @@ async def test_a_message_delivered_twice_is_answered_once_and_statuses_never(
 
 
 async def test_handoff_relays_both_ways_with_files_and_closes(
-    telegram: FakeTelegram, graph: FakeGraph, run_bot: Callable[[], Any]
+    telegram: FakeTelegram,
+    graph: FakeGraph,
+    run_bot: Callable[[], Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)  # what production logs
     parent = "32470000104"
     async with run_bot():
         topic, summary = await hand_off(telegram, graph, parent, "ik wil met iemand praten")
@@ -346,6 +351,10 @@ async def test_handoff_relays_both_ways_with_files_and_closes(
         await graph.parent_text(parent, "dank je!")
         back = await until(graph, parent, lambda m: True)
         assert not text_of(back).startswith("Samira")  # the bot answers again
+    logged = caplog.text
+    assert "handoff 1 opened" in logged  # the log is on, and says nothing about who or what
+    for secret in (parent, "dringend", "iemand praten", "Welke school", "brief.pdf", "dank je"):
+        assert secret not in logged
 
 
 async def test_after_24_hours_the_answer_waits_for_the_parent_and_the_worker_is_told(

@@ -28,7 +28,6 @@ import json
 import logging
 import re
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,13 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fakes.telegram_api import Upload, _parse_multipart, _Server
+from fakes.serving import LocalServer
+from fakes.telegram_api import Upload, _parse_multipart
 
 log = logging.getLogger(__name__)
 
@@ -238,8 +237,7 @@ class FakeGraph:
         self._changed = asyncio.Condition()
         self._background: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
 
     @property
     def api_base_url(self) -> str:
@@ -249,7 +247,7 @@ class FakeGraph:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1:<free port> as a task of the running loop; return when ready."""
-        if self._task is not None:
+        if self._http is not None:
             raise RuntimeError("FakeGraph already started")
         v = self.version
         app = Starlette(
@@ -263,26 +261,9 @@ class FakeGraph:
                 Route("/{rest:path}", self._unknown_path, methods=["GET", "POST", "DELETE"]),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # Without TCP_NODELAY (inherited by accepted sockets) every answer waits ~40 ms for
-        # Nagle/delayed ACK: uvicorn writes headers and body separately.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
-        )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="FakeGraph")
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._http = LocalServer(app, "FakeGraph")
+        self.url = await self._http.start()
         self._client = httpx.AsyncClient(timeout=30.0)
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises the startup error
-                raise RuntimeError("FakeGraph server exited during startup")
-            if time.monotonic() > deadline:
-                raise RuntimeError("FakeGraph server did not start within 10 s")
-            await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
         """Let pending status webhooks finish (briefly), then stop the client and the server."""
@@ -290,17 +271,9 @@ class FakeGraph:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-        except TimeoutError:
-            self._server.force_exit = True
-            await asyncio.wait_for(self._task, timeout=5)
-        finally:
-            self._server = None
-            self._task = None
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
 
     async def __aenter__(self) -> FakeGraph:
         await self.start()

@@ -24,19 +24,19 @@ import copy
 import json
 import logging
 import re
-import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from fakes.serving import LocalServer
 
 log = logging.getLogger(__name__)
 
@@ -355,14 +355,6 @@ def _command_entities(text: str) -> list[JSONDict]:
     return [{"type": "bot_command", "offset": 0, "length": _utf16_len(match.group(0))}]
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without signal handlers: the test process keeps its own Ctrl-C handling."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 Handler = Callable[[JSONDict], Awaitable[Any]]
 
 
@@ -412,8 +404,7 @@ class FakeTelegram:
         self._returned_calls: set[int] = set()
         self._faults: dict[str, list[tuple[int, int | None]]] = {}
 
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
         self._stopping = False
         self._handlers: dict[str, Handler] = {
             name.lower(): handler
@@ -449,7 +440,7 @@ class FakeTelegram:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1:<free port> as a task of the running loop; return when ready."""
-        if self._task is not None:
+        if self._http is not None:
             raise RuntimeError("FakeTelegram already started")
         self._stopping = False
         app = Starlette(
@@ -459,46 +450,16 @@ class FakeTelegram:
                 Route("/{rest:path}", self._not_found, methods=["GET", "POST"]),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # Without TCP_NODELAY (inherited by accepted sockets) every answer waits ~40 ms for
-        # Nagle/delayed ACK: uvicorn writes headers and body separately.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="FakeTelegram")
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises the startup error
-                raise RuntimeError("FakeTelegram server exited during startup")
-            if time.monotonic() > deadline:
-                raise RuntimeError("FakeTelegram server did not start within 10 s")
-            await asyncio.sleep(0.005)
+        self._http = LocalServer(app, "FakeTelegram")
+        self.url = await self._http.start()
 
     async def stop(self) -> None:
         """Release long-polling waiters and stop the server."""
         self._stopping = True
         self._wake_updates()
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-        except TimeoutError:
-            self._server.force_exit = True
-            await asyncio.wait_for(self._task, timeout=5)
-        finally:
-            self._server = None
-            self._task = None
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
 
     async def __aenter__(self) -> FakeTelegram:
         await self.start()
