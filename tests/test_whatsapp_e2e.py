@@ -413,3 +413,22 @@ async def test_graph_api_errors_are_retried_in_order_and_nothing_is_lost(
         await graph.parent_text(parent, "ik zoek voedselhulp")
         await until(graph, parent, lambda m: m["type"] == "interactive")
         assert any(status == 429 for _, status in graph.failed_calls)
+
+
+async def test_a_file_that_cannot_cross_over_is_reported_not_lost_silently(
+    telegram: FakeTelegram, graph: FakeGraph, run_bot: Callable[[], Any]
+) -> None:
+    parent = "32470000107"
+    async with run_bot():
+        topic, _ = await hand_off(telegram, graph, parent, "ik wil met iemand praten")
+        graph.fail_next("download", status=404, code=100)  # the parent's file is gone at Meta
+        await graph.parent_media(parent, "image", b"\xff\xd8 photo", "image/jpeg")
+        note = await until_staff(telegram, topic, "niet kon doorsturen")
+        assert note["text"].startswith("👤")
+
+        graph.fail_next("media", status=400, code=131053)  # WhatsApp refuses the worker's file
+        telegram.group_media(STAFF, SAMIRA, "document", thread_id=topic)
+        warning = await until_staff(telegram, topic, "kon niet bij de ouder geraken")
+        assert warning["text"].startswith("⚠️")
+        telegram.group_text(STAFF, SAMIRA, "Lukt het zo?", thread_id=topic)
+        await until(graph, parent, lambda m: "Lukt het zo?" in text_of(m))  # the chat goes on

@@ -233,6 +233,12 @@ class HandoffDesk:
             text = staff_texts.answer_waiting(template_sent)
             self.outbox.put(STAFF, STAFF, "post", {"text": text}, handoff_id)
 
+    def file_not_delivered(self, handoff_id: int | None) -> None:
+        """The parent's channel refused a worker's file for good: tell the worker."""
+        if self.staff_room and handoff_id is not None:
+            text = staff_texts.WORKER_FILE_NOT_RELAYED
+            self.outbox.put(STAFF, STAFF, "post", {"text": text}, handoff_id)
+
     def worker_name(self, handoff_id: int | None) -> str | None:
         handoff = self.store.get(handoff_id) if handoff_id is not None else None
         worker = self._worker(handoff.worker_id or handoff.routed_to) if handoff else None

@@ -144,3 +144,13 @@ def answer_waiting(template_sent: bool) -> str:
         f"niet meteen doorsturen. {told} Je bericht staat klaar en komt aan zodra de ouder "
         "terugschrijft; je hoeft niets opnieuw te sturen."
     )
+
+
+PARENT_FILE_NOT_RELAYED = (
+    "👤 (de ouder stuurde een bestand dat de bot niet kon doorsturen: te groot of onleesbaar. "
+    "Vraag de ouder om een foto of een kleiner bestand.)"
+)
+WORKER_FILE_NOT_RELAYED = (
+    "⚠️ Je bestand kon niet bij de ouder geraken: te groot, of een soort bestand dat het kanaal "
+    "van de ouder niet aanneemt. Stuur het als foto of pdf, of vertel het in een bericht."
+)

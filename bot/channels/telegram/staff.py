@@ -19,6 +19,7 @@ from bot.channels.media import FileFetcher
 from bot.channels.telegram.convert import MAX_TEXT
 from bot.channels.telegram.sending import permanent, send_media, send_text
 from bot.conversation.messages import MediaRef
+from bot.handoff import staff_texts
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.outbox import Item, Undeliverable
 
@@ -80,8 +81,16 @@ class StaffRoom:
         elif item.action == "media":
             caption = escape(payload["caption"], quote=False)
             media = MediaRef(**payload["media"])
-            fetch = self.files.get(media.channel)
-            await send_media(self.bot, self.chat_id, media, caption, topic, fetch)
+            try:
+                await send_media(
+                    self.bot, self.chat_id, media, caption, topic, self.files.get(media.channel)
+                )
+            except Exception as error:
+                if not (isinstance(error, Undeliverable) or permanent(error)):
+                    raise  # 429, 5xx, network: tried again later
+                log.warning("staff group: a parent's file could not be relayed (%s)", error)
+                text = staff_texts.PARENT_FILE_NOT_RELAYED
+                await send_text(self.bot, self.chat_id, text, thread_id=topic)
         elif item.action == "picked_up" and handoff is not None:
             await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
             await self._set_buttons(handoff.summary_message_id, close_button(handoff.id))

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -163,11 +164,19 @@ class WhatsAppChannel:
             if error.code == RE_ENGAGEMENT:
                 await self._hold(item, chat_key, to)
             if not error.retryable:
-                self._forget_item(item)
+                self._undeliverable(item)
                 raise Undeliverable(str(error)) from error
+            raise
+        except Undeliverable:
+            self._undeliverable(item)
             raise
         self._forget_item(item)
         return 1
+
+    def _undeliverable(self, item: Item) -> None:
+        self._forget_item(item)
+        if item.action == "media":
+            self.app.desk.file_not_delivered(item.handoff_id)
 
     def _forget_item(self, item: Item) -> None:
         self._sent_parts.pop(item.id, None)
@@ -200,7 +209,7 @@ class WhatsAppChannel:
     async def _fetch(self, media: MediaRef) -> MediaFile:
         if media.channel == CHANNEL:
             content, mime = await self.graph.download(media.file_id)
-            return describe(MediaRef(**{**media.__dict__, "mime_type": mime}), content)
+            return describe(replace(media, mime_type=mime), content)
         fetch = self.files.get(media.channel)
         if fetch is None:
             raise RuntimeError(f"cannot fetch files from {media.channel} now")  # kept, retried
