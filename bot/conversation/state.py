@@ -166,18 +166,12 @@ class StateStore:
         """Erase everything tied to this chat: its state, handoffs, transcripts, queued messages."""
         with self._lock:
             self._db.execute("BEGIN")
-            ids = [
-                row[0]
-                for row in self._db.execute(
-                    "SELECT id FROM handoffs WHERE chat_key = ?", (chat_key,)
-                )
-            ]
-            for handoff_id in ids:
-                self._db.execute("DELETE FROM handoff_messages WHERE handoff_id = ?", (handoff_id,))
-                self._db.execute(
-                    "DELETE FROM outbox WHERE handoff_id = ? AND status = 'pending' AND lane = 'parent'",
-                    (handoff_id,),
-                )
+            self._db.execute(
+                "DELETE FROM handoff_messages WHERE handoff_id IN "
+                "(SELECT id FROM handoffs WHERE chat_key = ?)",
+                (chat_key,),
+            )
+            # Everything still queued for this parent (the parent lane's key is the chat).
             self._db.execute(
                 "DELETE FROM outbox WHERE key = ? AND status IN ('pending', 'held')", (chat_key,)
             )

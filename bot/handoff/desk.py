@@ -227,16 +227,10 @@ class HandoffDesk:
                 payload = {"topic_id": handoff.topic_id, "text": staff_texts.parent_forgot(handoff)}
                 self.outbox.put(STAFF, STAFF, "forget_topic", payload, None)
 
-    def answer_waiting(self, handoff_id: int | None, template_sent: bool) -> None:
-        """WhatsApp holds the worker's answer until the parent writes again: tell the worker."""
+    def tell_worker(self, handoff_id: int | None, text: str) -> None:
+        """A note in the handoff's topic from the bot (WhatsApp's 24-hour window, a refused
+        file), posted like a parent's message so it keeps its place in the conversation."""
         if self.staff_room and handoff_id is not None:
-            text = staff_texts.answer_waiting(template_sent)
-            self.outbox.put(STAFF, STAFF, "post", {"text": text}, handoff_id)
-
-    def file_not_delivered(self, handoff_id: int | None) -> None:
-        """The parent's channel refused a worker's file for good: tell the worker."""
-        if self.staff_room and handoff_id is not None:
-            text = staff_texts.WORKER_FILE_NOT_RELAYED
             self.outbox.put(STAFF, STAFF, "post", {"text": text}, handoff_id)
 
     def worker_name(self, handoff_id: int | None) -> str | None:

@@ -39,6 +39,7 @@ from bot.channels.whatsapp.convert import (
 from bot.channels.whatsapp.graph import RE_ENGAGEMENT, GraphClient, GraphError
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import MediaRef
+from bot.handoff import staff_texts
 from bot.handoff.outbox import Held, Item, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 WINDOW = 24 * 3600.0
 SAFETY_MARGIN = 600.0  # close the window a little early: clocks differ, sending takes time
 FUTURE_SLACK = 300.0
-TEMPLATE_LANGUAGES = {"nl": "nl", "fr": "fr", "ar": "ar", "en": "en"}
+TEMPLATE_LANGUAGES = ("nl", "fr", "ar", "en")  # the template is approved in these
 
 
 def valid_signature(body: bytes, header: str, secret: str) -> bool:
@@ -176,7 +177,7 @@ class WhatsAppChannel:
     def _undeliverable(self, item: Item) -> None:
         self._forget_item(item)
         if item.action == "media":
-            self.app.desk.file_not_delivered(item.handoff_id)
+            self.app.desk.tell_worker(item.handoff_id, staff_texts.WORKER_FILE_NOT_RELAYED)
 
     def _forget_item(self, item: Item) -> None:
         self._sent_parts.pop(item.id, None)
@@ -219,7 +220,8 @@ class WhatsAppChannel:
         """Outside the 24-hour window: send the template once, tell the worker, hold the item."""
         _, nudged = self.app.state.last_heard(chat_key)
         if nudged is None:
-            language = TEMPLATE_LANGUAGES.get(self.app.state.language_of(chat_key) or "", "nl")
+            language = self.app.state.language_of(chat_key)
+            language = language if language in TEMPLATE_LANGUAGES else "nl"
             worker = self.app.desk.worker_name(item.handoff_id) or "Wegwijs"
             template = template_message(self.config.template_name, language, worker)
             sent = True
@@ -231,7 +233,7 @@ class WhatsAppChannel:
                 log.warning("whatsapp: the answer-waiting template was refused (%s)", error)
                 sent = False
             self.app.state.nudged(chat_key, self.now())
-            self.app.desk.answer_waiting(item.handoff_id, template_sent=sent)
+            self.app.desk.tell_worker(item.handoff_id, staff_texts.answer_waiting(sent))
         raise Held()
 
     async def fetch_file(self, media: MediaRef) -> MediaFile:

@@ -10,8 +10,9 @@ import httpx
 
 from bot.channels.media import MediaFile
 
-# Graph error codes that mean "not now" rather than "never": throttling and Meta's own trouble.
-RETRYABLE_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131056, 133004, 133005}
+# Graph error codes that mean "not now" rather than "never": throttling, Meta's own trouble,
+# and 190 (an expired or revoked token: the operator fixes it and the messages still go out).
+RETRYABLE_CODES = {1, 2, 4, 17, 190, 341, 80007, 130429, 131000, 131016, 131056, 133004, 133005}
 RE_ENGAGEMENT = 131047  # more than 24 hours since the parent's last message
 
 
@@ -23,13 +24,8 @@ class GraphError(Exception):
 
     @property
     def retryable(self) -> bool:
-        # 401/403 is a token problem: the operator fixes it and the messages still go out.
-        return (
-            self.status >= 500
-            or self.status in (401, 403, 429)
-            or self.code in RETRYABLE_CODES
-            or self.code == 190
-        )
+        """429/5xx, Meta's transient codes, and 401/403 (a token problem, like code 190)."""
+        return self.status >= 500 or self.status in (401, 403, 429) or self.code in RETRYABLE_CODES
 
 
 class GraphClient:
