@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     WEGWIJS_DATA_DIR=/data \
     WEGWIJS_HOST=0.0.0.0 \
-    WEGWIJS_PORT=8080
+    WEGWIJS_PORT=8080 \
+    WEGWIJS_LOG_FORMAT=json
 
 WORKDIR /app
 COPY pyproject.toml README.md babel.cfg bridge_workers.sample.yml ./
@@ -14,11 +15,11 @@ COPY social_map ./social_map
 COPY locales ./locales
 COPY nlu/data/areas.yml ./nlu/data/areas.yml
 # Editable, so the package finds its data (map YAML, locales) next to it in /app.
+# Every catalogue in locales/ is compiled, so a new language needs no change here. A map with
+# errors fails the build instead of the container's start.
 RUN pip install --no-cache-dir -e . \
-    && for l in nl ar fr en; do \
-         pybabel compile -D wegwijs -d locales -l "$l" -i "locales/$l/LC_MESSAGES/wegwijs.po" \
-           -o "locales/$l/LC_MESSAGES/wegwijs.mo"; \
-       done \
+    && pybabel compile -D wegwijs -d locales --statistics \
+    && wegwijs map check \
     && useradd --system --home /data wegwijs && mkdir -p /data && chown wegwijs /data
 
 USER wegwijs
@@ -26,5 +27,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=3)"
 VOLUME ["/data"]
-# Build the map into the volume, then run every configured channel.
-CMD ["sh", "-c", "wegwijs map build && wegwijs serve"]
+# Build the map into the volume, then run every configured channel. `exec`: the bot replaces
+# the shell as PID 1, so `docker stop` (SIGTERM) reaches it and it shuts down cleanly.
+CMD ["sh", "-c", "wegwijs map build && exec wegwijs serve"]

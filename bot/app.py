@@ -18,6 +18,7 @@ from bot.nlu import language
 from bot.nlu.client import NLUClient
 from bot.nlu.understand import Understander
 from bot.paths import map_db_path, state_db_path
+from bot.retention import Retention, purge
 from bot.router import Router
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ class Wegwijs:
     state: StateStore
     maps: MapProvider
     nlu: NLUClient | None
+    retention: Retention
+    clock: Callable[[], datetime]
+
+    def purge(self) -> None:
+        """Delete what has been kept long enough (see :mod:`bot.retention`)."""
+        purge(self.state, self.desk, self.retention, self.clock())
 
 
 def team_or_sample(required: bool) -> Team:
@@ -60,7 +67,9 @@ async def wegwijs(
     map_path: Path | None = None,
     clock: Callable[[], datetime] = brussels_now,
     nlu_timeout: float = 1.0,
+    retention: Retention | None = None,
 ) -> AsyncIterator[Wegwijs]:
+    retention = retention or Retention.from_env()
     language.warm_up()
     client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
     maps = MapProvider(map_path or map_db_path())
@@ -81,8 +90,10 @@ async def wegwijs(
                 worker.first_name,
             )
     desk = HandoffDesk(state, team, clock, staff_room=staff_room, school_names=school_name)
+    app = Wegwijs(engine, desk, Router(engine, desk), state, maps, client, retention, clock)
     try:
-        yield Wegwijs(engine, desk, Router(engine, desk), state, maps, client)
+        app.purge()
+        yield app
     finally:
         if client is not None:
             await client.aclose()

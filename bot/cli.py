@@ -9,7 +9,10 @@ import sys
 
 import click
 
+from bot.logs import LogFormatError
+from bot.logs import configure as configure_logging
 from bot.nlu.cli import nlu_group
+from bot.retention import Retention, RetentionError
 from social_map.cli import map_group
 
 
@@ -17,9 +20,7 @@ from social_map.cli import map_group
 @click.version_option(package_name="wegwijs")
 def main() -> None:
     """Wegwijs: find the right local service for parents in Leuven."""
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(logging.WARNING, "text")  # `serve` switches to INFO and its format
 
 
 main.add_command(map_group)
@@ -31,11 +32,12 @@ def chat() -> None:
     """Chat with the bot in this terminal (starts a local Rasa server unless NLU_URL is set)."""
     from bot.nlu.server import RasaStartError, nlu_endpoint
 
-    click.secho("Starting the language model, this takes about 20 seconds...", dim=True)
     try:
+        Retention.from_env()  # a wrong setting is reported before the slow start
+        click.secho("Starting the language model, this takes about 20 seconds...", dim=True)
         with nlu_endpoint() as url:
             asyncio.run(_chat(url))
-    except RasaStartError as exc:
+    except (RasaStartError, RetentionError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -118,9 +120,9 @@ def serve(host: str, port: int) -> None:
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError, nlu_endpoint
 
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines contain the bot token
     try:
+        configure_logging(logging.INFO)
+        Retention.from_env()
         telegram = TelegramConfig.from_env()
         whatsapp = WhatsAppConfig.from_env()
         if telegram is None and whatsapp is None:
@@ -139,7 +141,14 @@ def serve(host: str, port: int) -> None:
         team = team_or_sample(required=True)
         with nlu_endpoint() as url:
             asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
-    except (RasaStartError, TelegramConfigError, WhatsAppConfigError, WorkersError) as exc:
+    except (
+        LogFormatError,
+        RasaStartError,
+        RetentionError,
+        TelegramConfigError,
+        WhatsAppConfigError,
+        WorkersError,
+    ) as exc:
         raise click.ClickException(str(exc)) from exc
     except InvalidToken:  # its own message repeats the token: never print that
         raise click.ClickException(
@@ -159,12 +168,46 @@ async def _serve(
         wegwijs(url, team=team, staff_room=True) as app,  # type: ignore[arg-type]
         BotServer(app, telegram, whatsapp) as server,  # type: ignore[arg-type]
     ):
-        config = uvicorn.Config(server.asgi(), host=host, port=port, log_level="warning")
+        config = uvicorn.Config(
+            server.asgi(), host=host, port=port, log_level="warning", log_config=None
+        )
         click.echo(
             f"Wegwijs is running: channels {', '.join(server.channels)}; "
             f"health on http://{host}:{port}/healthz. Ctrl-C stops it."
         )
         await uvicorn.Server(config).serve()
+
+
+@main.command()
+def purge() -> None:
+    """Delete now what has been kept long enough (WEGWIJS_RETENTION_DAYS, default 30).
+
+    `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
+    retention time, or for a cron job when the bot is not running."""
+    import os
+    from datetime import UTC, datetime
+
+    from bot.app import team_or_sample
+    from bot.conversation.state import StateStore
+    from bot.handoff.desk import HandoffDesk
+    from bot.paths import state_db_path
+    from bot.retention import purge as run_purge
+
+    try:
+        policy = Retention.from_env()
+    except RetentionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = StateStore(state_db_path())
+    try:
+        # Topics are queued for deletion only when there is a staff group to delete them from.
+        staff_room = bool(os.environ.get("TELEGRAM_STAFF_CHAT_ID"))
+        desk = HandoffDesk(
+            state, team_or_sample(required=False), lambda: datetime.now(UTC), staff_room=staff_room
+        )
+        result = run_purge(state, desk, policy, datetime.now(UTC))
+    finally:
+        state.close()
+    click.echo(f"Retention {policy.days} days: {result.summary()}.")
 
 
 if __name__ == "__main__":

@@ -74,7 +74,9 @@ class Router:
             return await self._handle(msg)
 
     async def _handle(self, msg: Incoming) -> list[Reply]:
-        if msg.message_id and not self.engine.state.first_time(msg.channel, msg.message_id):
+        if msg.message_id and not self.engine.state.first_time(
+            msg.channel, msg.message_id, msg.chat_key
+        ):
             return []  # delivered twice by the platform: answered the first time
         command = _command(msg)
         handoff = self.desk.open_for(msg.chat_key)

@@ -19,6 +19,7 @@ from bot.app import Wegwijs
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.handoff.outbox import Deliver, Item
+from bot.retention import PURGE_EVERY
 
 log = logging.getLogger(__name__)
 TICK_EVERY = 30.0  # seconds between checks for handoffs to announce again or escalate
@@ -33,6 +34,7 @@ class BotServer:
         *,
         tick_every: float = TICK_EVERY,
         outbox_idle: float = 1.0,
+        purge_every: float = PURGE_EVERY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         from bot.channels.telegram.channel import TelegramChannel
@@ -43,6 +45,7 @@ class BotServer:
         self.whatsapp = WhatsAppChannel(whatsapp, app, now=clock) if whatsapp else None
         self.tick_every = tick_every
         self.outbox_idle = outbox_idle
+        self.purge_every = purge_every
         self.parent_senders: dict[str, Deliver] = {}
         if self.telegram is not None:
             self.parent_senders["telegram"] = self.telegram.deliver_to_parent
@@ -69,6 +72,7 @@ class BotServer:
         self._tasks.append(
             asyncio.create_task(outbox.run("parent", self._to_parent, self.outbox_idle))
         )
+        self._tasks.append(asyncio.create_task(self._purger()))  # it also ran at start-up
         if self.telegram is not None and self.telegram.staff is not None:
             self._tasks.append(
                 asyncio.create_task(
@@ -103,6 +107,14 @@ class BotServer:
             raise RuntimeError(f"channel {channel!r} is not running")
         return await sender(items)
 
+    async def _purger(self) -> None:
+        while True:
+            await asyncio.sleep(self.purge_every)
+            try:
+                self.app.purge()
+            except Exception as error:
+                log.error("retention purge: %s", type(error).__name__)
+
     async def _ticker(self) -> None:
         while True:
             try:
@@ -113,20 +125,48 @@ class BotServer:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
+        """``ok`` means parents are being served: the databases answer and every channel runs.
+        Rasa being down does not make it false (parents then get the menu), only ``degraded``."""
         channels: dict[str, Any] = {}
         if self.telegram is not None:
             channels["telegram"] = self.telegram.health()
         if self.whatsapp is not None:
             channels["whatsapp"] = self.whatsapp.health()
+        nlu = await self.app.nlu.status() if self.app.nlu else {"ok": False, "error": "not set"}
+        database = self._database()
         return {
-            "ok": all(c.get("running") for c in channels.values()),
+            "ok": bool(database["ok"]) and all(c.get("running") for c in channels.values()),
+            "degraded": not nlu["ok"],
+            "nlu": nlu,
+            "database": database,
             "channels": channels,
-            "outbox_pending": self.app.desk.outbox.count_pending(),
         }
 
+    def _database(self) -> dict[str, Any]:
+        outbox = self.app.desk.outbox
+        try:
+            meta = self.app.maps.current().meta()
+            oldest = outbox.oldest_pending()
+            report = {
+                "ok": True,
+                "map": {
+                    "services": meta["count"],
+                    "built_at": meta["built_at"].isoformat(timespec="seconds"),
+                },
+                "outbox": {
+                    "pending": outbox.count_pending(),
+                    "held": outbox.count_held(),
+                    "oldest_pending_s": round(time.time() - oldest.timestamp()) if oldest else 0,
+                },
+            }
+        except Exception as error:  # a locked, corrupt or missing database
+            log.error("health check: database %s", type(error).__name__)
+            return {"ok": False, "error": type(error).__name__}
+        return report
+
     async def _healthz(self, request: Request) -> JSONResponse:
-        report = self.health()
+        report = await self.health()
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     def asgi(self) -> Starlette:

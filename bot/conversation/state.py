@@ -2,8 +2,9 @@
 
 Only what the conversation needs is kept: language, area, school, the last need, whether the
 parent gave consent, and small counters. Message text is stored only for a handoff the parent
-consented to (``handoff_messages``, and the outbox until sent). Unmet needs are kept
-as anonymous daily counts (need, area, language), never tied to a chat.
+consented to (``handoff_messages``, and the outbox until sent). Unmet needs and handoffs are
+also counted per day (need, area, language), anonymously: those counts are never tied to a
+chat, so they survive ``/forget`` and the retention purge (:mod:`bot.retention`).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL,
     not_before TEXT,            -- retry backoff
     attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending'   -- pending, sent, held, undeliverable
+    status TEXT NOT NULL DEFAULT 'pending'   -- pending, held, undeliverable (sent: deleted)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (lane, status, id);
 CREATE TABLE IF NOT EXISTS contact_windows (
@@ -90,13 +91,28 @@ CREATE TABLE IF NOT EXISTS contact_windows (
     last_inbound REAL NOT NULL, -- unix time of the parent's last message
     nudged_at REAL              -- when the "you have an answer" template went out, if since then
 );
+CREATE TABLE IF NOT EXISTS handoff_counts (
+    day TEXT NOT NULL,          -- anonymous: how many questions went to a person, and why
+    reason TEXT NOT NULL,
+    need TEXT NOT NULL DEFAULT '',
+    area TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    urgent INTEGER NOT NULL DEFAULT 0,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, reason, need, area, language, urgent)
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
-    message_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,   -- the platform's id: it can contain the chat id or phone number
     at TEXT NOT NULL,
+    chat_key TEXT NOT NULL DEFAULT '',  -- so /forget can erase these too
     PRIMARY KEY (channel, message_id)
 );
 """
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -135,6 +151,11 @@ class StateStore:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(chats)")}
         if "handoff_reason" not in have:
             self._db.execute("ALTER TABLE chats ADD COLUMN handoff_reason TEXT")
+        seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
+        if "chat_key" not in seen:
+            self._db.execute(
+                "ALTER TABLE seen_messages ADD COLUMN chat_key TEXT NOT NULL DEFAULT ''"
+            )
 
     def load(self, chat_key: str) -> ChatState | None:
         with self._lock:
@@ -151,7 +172,7 @@ class StateStore:
 
     def save(self, state: ChatState) -> None:
         data = asdict(state)
-        data["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        data["updated_at"] = _iso(datetime.now(UTC))
         cols = ", ".join(data)
         marks = ", ".join(f":{k}" for k in data)
         updates = ", ".join(f"{k} = excluded.{k}" for k in data if k != "chat_key")
@@ -171,14 +192,70 @@ class StateStore:
                 "(SELECT id FROM handoffs WHERE chat_key = ?)",
                 (chat_key,),
             )
-            # Everything still queued for this parent (the parent lane's key is the chat).
+            # Everything still queued for this parent (the parent lane's key is the chat) or
+            # about them (their messages on the way to the staff group).
             self._db.execute(
-                "DELETE FROM outbox WHERE key = ? AND status IN ('pending', 'held')", (chat_key,)
+                "DELETE FROM outbox WHERE key = ? OR handoff_id IN "
+                "(SELECT id FROM handoffs WHERE chat_key = ?)",
+                (chat_key, chat_key),
             )
+            self._db.execute("DELETE FROM seen_messages WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM handoffs WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM chats WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM contact_windows WHERE chat_key = ?", (chat_key,))
             self._db.execute("COMMIT")
+
+    def purge(
+        self,
+        *,
+        handoff_ids: list[int],
+        idle_before: datetime,
+        seen_before: datetime,
+        window_before: float,
+    ) -> dict[str, int]:
+        """Delete what the retention policy (:mod:`bot.retention`) says has been kept long enough:
+        the given (expired) handoffs with their transcripts and queued items; chats idle since
+        ``idle_before`` that have no handoff left; held or undeliverable messages queued before
+        it; platform message ids seen before ``seen_before``; and 24-hour-window rows older than
+        ``window_before`` (unix time) with nothing held for them. Returns counts per kind."""
+        idle = _iso(idle_before)
+        marks = ", ".join("?" * len(handoff_ids))
+        counts: dict[str, int] = {}
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                counts["transcript messages"] = self._db.execute(
+                    f"DELETE FROM handoff_messages WHERE handoff_id IN ({marks})", handoff_ids
+                ).rowcount
+                counts["queued messages"] = self._db.execute(
+                    f"DELETE FROM outbox WHERE handoff_id IN ({marks})", handoff_ids
+                ).rowcount
+                counts["handoffs"] = self._db.execute(
+                    f"DELETE FROM handoffs WHERE id IN ({marks})", handoff_ids
+                ).rowcount
+                counts["queued messages"] += self._db.execute(
+                    "DELETE FROM outbox WHERE status IN ('held', 'undeliverable') "
+                    "AND created_at < ?",
+                    (idle,),
+                ).rowcount
+                counts["chats"] = self._db.execute(
+                    "DELETE FROM chats WHERE updated_at < ? AND chat_key NOT IN "
+                    "(SELECT chat_key FROM handoffs)",
+                    (idle,),
+                ).rowcount
+                counts["message ids"] = self._db.execute(
+                    "DELETE FROM seen_messages WHERE at < ?", (_iso(seen_before),)
+                ).rowcount
+                counts["contact windows"] = self._db.execute(
+                    "DELETE FROM contact_windows WHERE last_inbound < ? AND chat_key NOT IN "
+                    "(SELECT key FROM outbox WHERE lane = 'parent' AND status = 'held')",
+                    (window_before,),
+                ).rowcount
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return counts
 
     def record_unmet_need(self, need: str, area: str | None, language: str) -> None:
         day = datetime.now(UTC).date().isoformat()
@@ -189,6 +266,19 @@ class StateStore:
                 (day, need, area or "", language),
             )
 
+    def count_handoff(
+        self, reason: str, need: str | None, area: str | None, language: str, urgent: bool
+    ) -> None:
+        """The anonymous trace of a handoff, kept for statistics after its rows are erased."""
+        day = datetime.now(UTC).date().isoformat()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO handoff_counts (day, reason, need, area, language, urgent, count) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT(day, reason, need, area, language, "
+                "urgent) DO UPDATE SET count = count + 1",
+                (day, reason, need or "", area or "", language, int(urgent)),
+            )
+
     def handoffs(self, chat_key: str) -> int:
         """How many of this chat's questions went to a bridge worker (their messages are kept)."""
         with self._lock:
@@ -197,12 +287,13 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
-    def first_time(self, channel: str, message_id: str) -> bool:
+    def first_time(self, channel: str, message_id: str, chat_key: str = "") -> bool:
         """True once per platform message id: a message delivered twice is handled once."""
         with self._lock:
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO seen_messages (channel, message_id, at) VALUES (?, ?, ?)",
-                (channel, message_id, datetime.now(UTC).isoformat(timespec="seconds")),
+                "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
+                "VALUES (?, ?, ?, ?)",
+                (channel, message_id, _iso(datetime.now(UTC)), chat_key),
             )
         return cur.rowcount == 1
 

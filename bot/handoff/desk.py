@@ -83,6 +83,7 @@ class HandoffDesk:
         staff_room: bool = True,
         school_names: Callable[[str], str | None] = lambda school_id: None,
     ) -> None:
+        self.state = state
         self.store = HandoffStore(state)
         self.outbox = Outbox(state)
         self.team = team
@@ -135,6 +136,9 @@ class HandoffDesk:
         )
         for item in recent:
             self.store.add_message(handoff.id, item.sender, item.kind, item.text, item.at)
+        self.state.count_handoff(
+            request.reason, request.need, request.area, request.language, request.urgent
+        )
         log.info(
             "handoff %d opened (reason=%s urgent=%s)", handoff.id, request.reason, request.urgent
         )
@@ -225,6 +229,16 @@ class HandoffDesk:
         for handoff in self.store.for_chat(chat_key):
             if handoff.topic_id is not None:
                 payload = {"topic_id": handoff.topic_id, "text": staff_texts.parent_forgot(handoff)}
+                self.outbox.put(STAFF, STAFF, "forget_topic", payload, None)
+
+    def expire(self, handoffs: list[Handoff], days: int) -> None:
+        """Their retention time is over: delete their topics in the staff group, because a topic
+        is a transcript too (the rows are erased by the purge, :mod:`bot.retention`)."""
+        if not self.staff_room:
+            return
+        for handoff in handoffs:
+            if handoff.topic_id is not None:
+                payload = {"topic_id": handoff.topic_id, "text": staff_texts.expired(handoff, days)}
                 self.outbox.put(STAFF, STAFF, "forget_topic", payload, None)
 
     def tell_worker(self, handoff_id: int | None, text: str) -> None:

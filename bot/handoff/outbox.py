@@ -118,6 +118,11 @@ class Outbox:
                 "UPDATE outbox SET status = ? WHERE id = ?", [(status, item.id) for item in items]
             )
 
+    def done(self, items: list[Item]) -> None:
+        """Sent: the row goes at once, because its payload is a message's text."""
+        with self._lock:
+            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(item.id,) for item in items])
+
     def release(self, lane: str, key: str) -> int:
         """Put held items back in line, in their original order (before anything newer)."""
         with self._lock:
@@ -129,6 +134,15 @@ class Outbox:
         if cur.rowcount:
             self.wake(lane)
         return cur.rowcount
+
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest message still waiting to go out was queued: a growing age means a
+        platform has been refusing us for a while."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'"
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     def count_held(self) -> int:
         with self._lock:
@@ -174,7 +188,7 @@ class Outbox:
                 return done
             if sent <= 0:
                 return done
-            self.mark(items[:sent], "sent")
+            self.done(items[:sent])
             done += sent
             items = items[sent:]
         return done

@@ -120,6 +120,13 @@ def parent_forgot(h: Handoff) -> str:
     return f"🗑️ De ouder van vraag #{h.id} heeft met /forget alles laten wissen. Dit topic wordt verwijderd."
 
 
+def expired(h: Handoff, days: int) -> str:
+    return (
+        f"🗑️ Vraag #{h.id} is {days} dagen geleden afgesloten: de bewaartermijn is voorbij. "
+        "Dit topic wordt verwijderd."
+    )
+
+
 NOT_A_WORKER = "Alleen brugfiguren uit de lijst kunnen vragen oppakken, beantwoorden of afsluiten."
 ALREADY_CLOSED = "Deze vraag is al afgesloten."
 CANNOT_RELAY = (

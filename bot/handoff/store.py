@@ -146,6 +146,15 @@ class HandoffStore:
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
+    def closed_before(self, cutoff: datetime) -> list[Handoff]:
+        """Handoffs closed before ``cutoff``: their retention time is over."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM handoffs WHERE status = 'closed' AND closed_at < ? ORDER BY id",
+                (_iso(cutoff),),
+            ).fetchall()
+        return [Handoff.from_row(row) for row in rows]
+
     def load_by_worker(self) -> dict[int, int]:
         """Open handoffs per worker (assigned or suggested): spread the work."""
         with self._lock:

@@ -62,6 +62,19 @@ class NLUClient:
             log.warning("nlu unavailable: %s", type(exc).__name__)
             return None
 
+    async def status(self) -> dict[str, object]:
+        """For ``/healthz``: is Rasa up with a model loaded, and which one."""
+        try:
+            client = await self._http()
+            resp = await client.get("/status")
+            resp.raise_for_status()
+            model = resp.json().get("model_file")
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            return {"ok": False, "error": type(exc).__name__}
+        if not isinstance(model, str) or not model:
+            return {"ok": False, "error": "no model loaded"}
+        return {"ok": True, "model": model.rsplit("/", 1)[-1]}
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()

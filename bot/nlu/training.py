@@ -64,6 +64,9 @@ def train(project: Path = NLU_PROJECT, force: bool = False, quiet: bool = False)
     fp = fingerprint(project)
     target = model_path_for(fp)
     if target.exists() and not force:
+        # Rasa serves the newest file in the folder: after a rollback to older training data,
+        # the reused model must become the newest again.
+        os.utime(target)
         return TrainResult(target, trained=False, seconds=0.0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=nlu_models_dir()) as tmp:

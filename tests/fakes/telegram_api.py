@@ -375,6 +375,7 @@ class FakeTelegram:
         self.errors: list[tuple[str, int, str]] = []  # (method, status, description)
         self.answered_callbacks: dict[str, JSONDict] = {}
         self.topics: dict[int, JSONDict] = {}
+        self.deleted_topics: dict[int, JSONDict] = {}
         self.commands: dict[str, list[JSONDict]] = {}  # scope/language key -> commands
         self.deleted: list[tuple[int, int]] = []  # (chat_id, message_id)
         self.webhook_url = ""
@@ -403,6 +404,9 @@ class FakeTelegram:
         self._message_cursors: dict[tuple[int, int | None], int] = {}
         self._returned_calls: set[int] = set()
         self._faults: dict[str, list[tuple[int, int | None]]] = {}
+        # Outages: method -> (status, retry_after, chat_id or None for every chat).
+        self._outages: dict[str, list[tuple[int, int | None, int | None]]] = {}
+        self._hold_confirmations = False
 
         self._http: LocalServer | None = None
         self._stopping = False
@@ -425,6 +429,7 @@ class FakeTelegram:
                 "sendChatAction": self._send_chat_action,
                 "createForumTopic": self._create_forum_topic,
                 "closeForumTopic": self._close_forum_topic,
+                "deleteForumTopic": self._delete_forum_topic,
                 "reopenForumTopic": self._reopen_forum_topic,
                 "editForumTopic": self._edit_forum_topic,
                 "copyMessage": self._copy_message,
@@ -674,6 +679,63 @@ class FakeTelegram:
         if status == 429 and retry_after is None:
             retry_after = 1  # Telegram always says how long to wait
         self._faults.setdefault(method.lower(), []).extend([(status, retry_after)] * times)
+
+    def fail_while(
+        self,
+        method: str,
+        status: int = 502,
+        *,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Every call of ``method`` (only those to ``chat_id``, if given) fails with ``status``
+        until :meth:`recover`: an outage of unknown length rather than a hiccup, so a test
+        decides exactly when it ends (e.g. only after the bot was killed and restarted)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        self._outages.setdefault(method.lower(), []).append((status, retry_after, chat_id))
+
+    def recover(self, method: str | None = None) -> None:
+        """End the outages of ``method`` (of every method when None) and any held updates."""
+        if method is None:
+            self._outages.clear()
+            self._hold_confirmations = False
+        else:
+            self._outages.pop(method.lower(), None)
+
+    def hold_confirmations(self) -> None:
+        """Once getUpdates next delivers something, it fails with 502 until :meth:`recover`.
+
+        The bot then holds updates it can never confirm (a poll with a higher offset), exactly
+        as when it dies right after fetching them: Telegram delivers them again to the next
+        process. Deterministic, unlike trying to kill a process between two polls."""
+        self._hold_confirmations = True
+
+    async def wait_for_failed_call(
+        self,
+        method: str,
+        predicate: Callable[[JSONDict], bool] = lambda params: True,
+        count: int = 1,
+        timeout: float = 10.0,
+    ) -> list[JSONDict]:
+        """Wait until ``count`` failed calls of ``method`` match ``predicate`` (counted from the
+        start); returns their params."""
+
+        def ready() -> list[JSONDict] | None:
+            found = [
+                params
+                for name, params in self.failed_calls
+                if name.lower() == method.lower() and predicate(params)
+            ]
+            return found if len(found) >= count else None
+
+        return await self._wait(ready, timeout, f"{count} failed {method} call(s)")
+
+    def _outage(self, method: str, params: JSONDict) -> ApiError | None:
+        for status, retry_after, chat_id in self._outages.get(method.lower(), []):
+            if chat_id is None or params.get("chat_id") == chat_id:
+                return ApiError(status, self._fault_description(status, retry_after), retry_after)
+        return None
 
     # ------------------------------------------------------------------ internals: waiting
 
@@ -1005,10 +1067,15 @@ class FakeTelegram:
             if faults:
                 status, retry_after = faults.pop(0)
                 raise ApiError(status, self._fault_description(status, retry_after), retry_after)
+            if outage := self._outage(method, params):
+                raise outage
             if method.lower() == "getupdates":
                 result = await self._get_updates(params, request)
                 if result is None:  # the client gave up waiting: nobody reads this answer
                     return Response(status_code=499)
+                if result and self._hold_confirmations:
+                    self._hold_confirmations = False
+                    self.fail_while("getUpdates", 502)
             else:
                 result = await handler(params)
         except ApiError as error:
@@ -1264,6 +1331,13 @@ class FakeTelegram:
         if topic["closed"]:
             raise _bad("TOPIC_NOT_MODIFIED")
         topic["closed"] = True
+        return True
+
+    async def _delete_forum_topic(self, params: JSONDict) -> bool:
+        """The topic and its messages are gone for everyone (kept in ``deleted_topics``)."""
+        self._topic(params)
+        thread_id = int(params["message_thread_id"])
+        self.deleted_topics[thread_id] = self.topics.pop(thread_id)
         return True
 
     async def _reopen_forum_topic(self, params: JSONDict) -> bool:

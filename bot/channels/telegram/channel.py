@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.app import Wegwijs
 from bot.channels.media import MediaFile
 from bot.channels.telegram.config import TelegramConfig
-from bot.channels.telegram.convert import incoming, media_of
+from bot.channels.telegram.convert import CHANNEL, incoming, media_of
 from bot.channels.telegram.sending import deliver_to_parent, fetch_file
 from bot.channels.telegram.staff import StaffRoom
 from bot.conversation.messages import MediaRef
@@ -131,6 +131,8 @@ class TelegramChannel:
         topic = message.message_thread_id if message.is_topic_message else None
         if topic is None:
             return  # the General topic is for people; the bot only acts inside handoff topics
+        if not self.app.state.first_time(CHANNEL, f"{message.chat_id}:{message.message_id}"):
+            return  # delivered again (the bot died before confirming it): relayed the first time
         user_id = message.from_user.id
         text = message.text if message.text is not None else (message.caption or "")
         if text.startswith("/close"):
@@ -216,8 +218,13 @@ class TelegramChannel:
         return JSONResponse({"ok": True})
 
     def health(self) -> dict[str, object]:
+        updater = self.application.updater
+        polling = updater is not None and updater.running
         return {
-            "running": self.running,
+            # Started, and PTB's loops still alive (polling stops for good on a fatal error).
+            "running": self.running
+            and self.application.running
+            and (polling or bool(self.config.webhook_url)),
             "mode": "webhook" if self.config.webhook_url else "polling",
             "staff_group": self.config.staff_chat_id is not None,
         }

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import replace
@@ -47,6 +48,7 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 WINDOW = 24 * 3600.0
 SAFETY_MARGIN = 600.0  # close the window a little early: clocks differ, sending takes time
 FUTURE_SLACK = 300.0
+REMEMBERED_IN_MEMORY = 10_000  # chats whose last message time is also kept in RAM
 TEMPLATE_LANGUAGES = ("nl", "fr", "ar", "en")  # the template is approved in these
 
 
@@ -67,6 +69,9 @@ class WhatsAppChannel:
         self.running = False
         self._sent_parts: dict[int, int] = {}  # outbox item -> its messages already sent
         self._uploaded: dict[int, str] = {}  # outbox item -> media id, so a retry re-uses it
+        # The last message time per chat, in memory only: after /forget erased the stored one,
+        # the "everything is erased" confirmation must still go out inside the window.
+        self._heard: OrderedDict[str, float] = OrderedDict()
 
     async def start(self) -> None:
         self.running = True
@@ -131,6 +136,9 @@ class WhatsAppChannel:
         now = self.now()
         at = parsed.at if 0 < parsed.at <= now + FUTURE_SLACK else now
         self.app.state.heard_from(chat_key, at)
+        self._heard[chat_key] = max(at, self._heard.pop(chat_key, 0.0))
+        while len(self._heard) > REMEMBERED_IN_MEMORY:
+            self._heard.popitem(last=False)
         if self.app.desk.outbox.release("parent", chat_key):  # answers that waited for this
             log.info("whatsapp: delivering answers held for the 24-hour window")
         if parsed.incoming is not None:
@@ -147,7 +155,8 @@ class WhatsAppChannel:
 
     def window_open(self, chat_key: str) -> bool:
         last, _ = self.app.state.last_heard(chat_key)
-        return last is not None and self.now() - last < WINDOW - SAFETY_MARGIN
+        last = max(last or 0.0, self._heard.get(chat_key, 0.0))
+        return last > 0 and self.now() - last < WINDOW - SAFETY_MARGIN
 
     async def deliver_to_parent(self, items: list[Item]) -> int:
         """One item at a time; an item may take several messages (a long menu)."""
