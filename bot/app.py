@@ -74,7 +74,7 @@ async def wegwijs(
     client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
     maps = MapProvider(map_path or map_db_path())
     state = StateStore(state_path or state_db_path())
-    engine = Engine(maps, Understander(client), state, clock)
+    engine = Engine(maps, Understander(client), state, clock, retention.days)
 
     def school_name(school_id: str) -> str | None:
         found = maps.current().get(school_id)

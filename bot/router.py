@@ -24,7 +24,7 @@ from bot.handoff.desk import HandoffDesk, RecentItem
 RECENT_PER_CHAT = 12
 RECENT_CHATS = 5000
 RECENT_FOR = timedelta(hours=2)
-PARENT_COMMANDS_IN_HANDOFF = ("/forget", "/mydata")
+PARENT_COMMANDS_IN_HANDOFF = ("/forget", "/mydata", "/privacy")
 
 
 class RecentMessages:

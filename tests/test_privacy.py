@@ -26,6 +26,8 @@ from bot.app import Wegwijs, wegwijs
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.cli import main
+from bot.conversation.engine import Engine
+from bot.conversation.messages import Incoming
 from bot.handoff.workers import SAMPLE_FILE, load_team
 from bot.logs import configure
 from bot.retention import Retention
@@ -425,3 +427,19 @@ def test_sent_messages_leave_the_outbox_at_once(state_path: Path) -> None:
     outbox.done(items)
     state.close()
     assert "a private answer" not in everything_stored(state_path)
+
+
+@pytest.mark.parametrize(
+    ("lang", "word"),
+    [("nl", "brugfiguur"), ("fr", "personne-relais"), ("ar", "الوسيط"), ("en", "bridge worker")],
+)
+async def test_privacy_explains_what_is_kept_in_the_parents_language(
+    engine: Engine, lang: str, word: str
+) -> None:
+    chat = f"privacy-{lang}"
+    await engine.handle(Incoming(chat, kind="button", payload=f"lang:{lang}"))
+    (reply,) = (await engine.handle(Incoming(chat, "/privacy"))).replies
+    assert word in reply.text and "30" in reply.text
+    assert "/mydata" in reply.text and "/forget" in reply.text
+    welcome = (await engine.handle(Incoming(chat, "/start"))).replies[0].text
+    assert "/privacy" in welcome

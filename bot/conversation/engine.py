@@ -76,11 +76,13 @@ class Engine:
         understander: Understander,
         state: StateStore,
         clock: Callable[[], datetime] = brussels_now,
+        retention_days: int = 30,
     ) -> None:
         self.maps = maps
         self.understander = understander
         self.state = state
         self.clock = clock
+        self.retention_days = retention_days  # for /privacy: see bot.retention
         self._schools: tuple[SocialMap, SchoolFinder] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
@@ -431,6 +433,8 @@ class Engine:
             )
         elif command == "/mydata":
             outcome.replies.append(Reply(self._my_data(t, state)))
+        elif command == "/privacy":
+            outcome.replies.append(Reply(self._privacy(t)))
         else:
             outcome.replies.append(
                 Reply(
@@ -460,6 +464,28 @@ class Engine:
         ]
         return "\n".join(lines)
 
+    def _privacy(self, t: Lang) -> str:
+        """The short privacy notice (the full one: docs/privacy-notice.md)."""
+        days = self.retention_days
+        return "\n".join(
+            [
+                t._("Privacy, in short:"),
+                t._(
+                    "• I keep your language, your part of Leuven and your last topic, so that I "
+                    "do not ask again. I do not keep your messages."
+                ),
+                t._(
+                    "• Before a bridge worker reads your messages, I ask you. They are deleted "
+                    "{days} days after that conversation ends."
+                ).format(days=days),
+                t._("• If you do not write for {days} days, I erase what I know about you.").format(
+                    days=days
+                ),
+                t._("• Telegram or WhatsApp carry your messages too."),
+                t._("• /mydata shows what I keep. /forget erases everything at once."),
+            ]
+        )
+
     # -- pieces ------------------------------------------------------------------------------
 
     def _lang(self, state: ChatState, msg: Incoming) -> Lang:
@@ -480,7 +506,7 @@ class Engine:
                 ),
                 t._(
                     "Privacy: I keep only your language, part of Leuven and topic, not your messages. "
-                    "Type /forget to erase everything."
+                    "Type /privacy to read more, /forget to erase everything."
                 ),
             ]
         )

@@ -39,13 +39,17 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 COMMANDS = {
     "nl": [("start", "Opnieuw beginnen"), ("menu", "Onderwerpen"), ("language", "Taal kiezen"),
-           ("mydata", "Wat de bot over jou bewaart"), ("forget", "Alles wissen")],
+           ("mydata", "Wat de bot over jou bewaart"), ("privacy", "Privacy"),
+           ("forget", "Alles wissen")],
     "fr": [("start", "Recommencer"), ("menu", "Sujets"), ("language", "Choisir la langue"),
-           ("mydata", "Ce que le bot garde sur vous"), ("forget", "Tout effacer")],
+           ("mydata", "Ce que le bot garde sur vous"), ("privacy", "Vie privée"),
+           ("forget", "Tout effacer")],
     "en": [("start", "Start again"), ("menu", "Topics"), ("language", "Choose language"),
-           ("mydata", "What the bot keeps about you"), ("forget", "Erase everything")],
+           ("mydata", "What the bot keeps about you"), ("privacy", "Privacy"),
+           ("forget", "Erase everything")],
     "ar": [("start", "ابدأ من جديد"), ("menu", "المواضيع"), ("language", "اختر اللغة"),
-           ("mydata", "ما يحفظه البوت عنك"), ("forget", "امسح كل شيء")],
+           ("mydata", "ما يحفظه البوت عنك"), ("privacy", "الخصوصية"),
+           ("forget", "امسح كل شيء")],
 }  # fmt: skip
 
 
