@@ -184,7 +184,6 @@ def purge() -> None:
 
     `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
     retention time, or for a cron job when the bot is not running."""
-    import os
     from datetime import UTC, datetime
 
     from bot.app import team_or_sample
@@ -199,11 +198,8 @@ def purge() -> None:
         raise click.ClickException(str(exc)) from exc
     state = StateStore(state_db_path())
     try:
-        # Topics are queued for deletion only when there is a staff group to delete them from.
-        staff_room = bool(os.environ.get("TELEGRAM_STAFF_CHAT_ID"))
-        desk = HandoffDesk(
-            state, team_or_sample(required=False), lambda: datetime.now(UTC), staff_room=staff_room
-        )
+        # Expired topics are queued for deletion; `serve` deletes them in the staff group.
+        desk = HandoffDesk(state, team_or_sample(required=False), lambda: datetime.now(UTC))
         result = run_purge(state, desk, policy, datetime.now(UTC))
     finally:
         state.close()

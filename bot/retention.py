@@ -5,8 +5,10 @@ little as possible, for as short as possible, and count anonymously what statist
 
 - A handed-off conversation (its transcript, its queued messages, its topic in the staff
   group) is deleted ``WEGWIJS_RETENTION_DAYS`` days (default 30) after the handoff closes.
-- A chat's state (language, part of Leuven, last topic) is deleted after the same number of
-  days without a message, once none of its handoffs is left.
+  A handoff with no message either way for that many days is closed first, so no
+  conversation is kept for ever because nobody closed it.
+- A chat's state (language, part of Leuven, school, last topic) is deleted after the same
+  number of days without a message, unless a handoff of that chat is still open.
 - Messages that could not be delivered are dropped after that time too; sent messages leave
   the outbox at once (see :meth:`bot.handoff.outbox.Outbox.done`).
 - Platform message ids (kept to answer a re-delivered message once) go after 8 days: Meta
@@ -80,6 +82,7 @@ class Purged:
 def purge(state: StateStore, desk: HandoffDesk, policy: Retention, now: datetime) -> Purged:
     """Delete everything whose retention time is over at ``now`` (an aware datetime)."""
     cutoff = now - timedelta(days=policy.days)
+    desk.close_idle(desk.store.idle_open(cutoff), policy.days)
     expired = desk.store.closed_before(cutoff)
     # Topics first: if we crash right after, the next purge finds the handoffs again.
     desk.expire(expired, policy.days)
@@ -89,7 +92,7 @@ def purge(state: StateStore, desk: HandoffDesk, policy: Retention, now: datetime
         seen_before=now - SEEN_MESSAGES_KEPT,
         window_before=(now - CONTACT_WINDOWS_KEPT).timestamp(),
     )
-    result = Purged(counts, sum(h.topic_id is not None for h in expired) if desk.staff_room else 0)
+    result = Purged(counts, sum(h.topic_id is not None for h in expired))
     if result.total or result.topics:
         log.info("retention purge (%d days): %s", policy.days, result.summary())
     return result

@@ -35,9 +35,16 @@ class RecentMessages:
 
     def add(self, chat_key: str, item: RecentItem) -> None:
         items = self._chats.pop(chat_key, None) or deque(maxlen=RECENT_PER_CHAT)
+        while items and item.at - items[0].at > RECENT_FOR:
+            items.popleft()
         items.append(item)
         self._chats[chat_key] = items
-        while len(self._chats) > RECENT_CHATS:
+        # Chats are in the order of their last message: what is too old goes from the front,
+        # so no message stays in memory much longer than it could be passed on.
+        while self._chats:
+            oldest = next(iter(self._chats.values()))
+            if len(self._chats) <= RECENT_CHATS and item.at - oldest[-1].at <= RECENT_FOR:
+                break
             self._chats.popitem(last=False)
 
     def take(self, chat_key: str, now: datetime) -> list[RecentItem]:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.rasa
 
 WELCOME = (
     "Privacy: I keep only your language, part of Leuven and topic, not your messages. "
-    "Type /forget to erase everything."
+    "Type /privacy to read more, /forget to erase everything."
 )
 AREA_QUESTION = "In which part of Leuven do you live?"
 NOT_UNDERSTOOD = "Sorry, I am not sure I understand. I can help with these topics:"

@@ -249,3 +249,32 @@ def test_the_window_follows_the_parents_last_message_and_forget_erases_it() -> N
     assert state.last_heard("whatsapp:1") == (3000.0, None)
     state.forget("whatsapp:1")
     assert state.last_heard("whatsapp:1") == (None, None)
+
+
+def test_a_handoff_nobody_closes_is_closed_after_the_retention_time_then_erased(
+    desk: HandoffDesk, clock: Clock
+) -> None:
+    from bot.retention import Retention, purge
+
+    handoff_id = open_one(desk, "idle-1")
+    desk.store.update(handoff_id, topic_id=77)
+    busy = open_one(desk, "busy-1")
+    policy = Retention(30)
+    clock.now += timedelta(days=29)
+    purge(desk.state, desk, policy, clock())
+    assert desk.store.get(handoff_id).is_open  # type: ignore[union-attr]
+    desk.from_parent(desk.store.get(busy), Incoming("busy-1", "nog iets", channel="telegram"))  # type: ignore[arg-type]
+    clock.now += timedelta(days=2)
+    purge(desk.state, desk, policy, clock())
+    closed = desk.store.get(handoff_id)
+    assert closed is not None and closed.status == "closed"
+    assert desk.store.get(busy).is_open  # type: ignore[union-attr]  # it had a message 2 days ago
+    assert any(
+        action == "closed" and "30 dagen geen bericht" in str(payload["text"])
+        for action, payload in queued(desk, "staff")
+    )
+    clock.now += timedelta(days=31)
+    result = purge(desk.state, desk, policy, clock())
+    assert desk.store.get(handoff_id) is None and desk.store.transcript(handoff_id) == []
+    assert result.topics == 1
+    assert any(a == "forget_topic" and p["topic_id"] == 77 for a, p in queued(desk, "staff"))

@@ -449,10 +449,13 @@ class Engine:
         handoffs = self.state.handoffs(state.chat_key)
         area = t._(AREA_LABELS[state.area]) if state.area in AREA_LABELS else unknown
         need = t._(NEED_LABELS[state.last_need]) if state.last_need in NEED_LABELS else unknown
+        found = self.maps.current().get(state.school) if state.school else None
+        school = found.name if found else unknown
         lines = [
             t._("This is what I keep about you:"),
             t._("Language: {value}").format(value=dict(LANGUAGE_BUTTONS).get(t.code, t.code)),
             t._("Part of Leuven: {value}").format(value=area),
+            t._("School: {value}").format(value=school),
             t._("Last topic: {value}").format(value=need),
             t._("Questions passed on to a bridge worker: {value}").format(value=handoffs),
             t._("I do not keep your messages. Type /forget to erase everything.")

@@ -142,6 +142,8 @@ class StateStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # Erased rows are overwritten with zeros, not just unlinked: /forget means gone.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
         self._migrate()
         self._lock = threading.Lock()
@@ -215,7 +217,7 @@ class StateStore:
     ) -> dict[str, int]:
         """Delete what the retention policy (:mod:`bot.retention`) says has been kept long enough:
         the given (expired) handoffs with their transcripts and queued items; chats idle since
-        ``idle_before`` that have no handoff left; held or undeliverable messages queued before
+        ``idle_before`` without an open handoff; held or undeliverable messages queued before
         it; platform message ids seen before ``seen_before``; and 24-hour-window rows older than
         ``window_before`` (unix time) with nothing held for them. Returns counts per kind."""
         idle = _iso(idle_before)
@@ -240,7 +242,7 @@ class StateStore:
                 ).rowcount
                 counts["chats"] = self._db.execute(
                     "DELETE FROM chats WHERE updated_at < ? AND chat_key NOT IN "
-                    "(SELECT chat_key FROM handoffs)",
+                    "(SELECT chat_key FROM handoffs WHERE status IN ('waiting', 'active'))",
                     (idle,),
                 ).rowcount
                 counts["message ids"] = self._db.execute(

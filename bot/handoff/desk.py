@@ -231,11 +231,21 @@ class HandoffDesk:
                 payload = {"topic_id": handoff.topic_id, "text": staff_texts.parent_forgot(handoff)}
                 self.outbox.put(STAFF, STAFF, "forget_topic", payload, None)
 
+    def close_idle(self, handoffs: list[Handoff], days: int) -> None:
+        """Nothing happened in these for ``days``: close them, so that their retention time
+        starts (an open conversation is never erased). The parent is not messaged."""
+        now = self.clock()
+        for handoff in handoffs:
+            if self.store.close(handoff.id, now):
+                log.info("handoff %d closed after %d idle days", handoff.id, days)
+                text = staff_texts.closed_idle(handoff, days)
+                self.outbox.put(STAFF, STAFF, "closed", {"text": text}, handoff.id)
+
     def expire(self, handoffs: list[Handoff], days: int) -> None:
         """Their retention time is over: delete their topics in the staff group, because a topic
-        is a transcript too (the rows are erased by the purge, :mod:`bot.retention`)."""
-        if not self.staff_room:
-            return
+        is a transcript too (the rows are erased by the purge, :mod:`bot.retention`). Queued
+        even without a staff room here (``wegwijs purge``, the terminal chat): a topic id means
+        a staff group made it, and the deletion waits in the outbox for ``serve``."""
         for handoff in handoffs:
             if handoff.topic_id is not None:
                 payload = {"topic_id": handoff.topic_id, "text": staff_texts.expired(handoff, days)}

@@ -120,6 +120,13 @@ def parent_forgot(h: Handoff) -> str:
     return f"🗑️ De ouder van vraag #{h.id} heeft met /forget alles laten wissen. Dit topic wordt verwijderd."
 
 
+def closed_idle(h: Handoff, days: int) -> str:
+    return (
+        f"💤 Vraag #{h.id} is automatisch afgesloten: {days} dagen geen bericht. "
+        "Schrijft de ouder opnieuw, dan begint een nieuwe vraag."
+    )
+
+
 def expired(h: Handoff, days: int) -> str:
     return (
         f"🗑️ Vraag #{h.id} is {days} dagen geleden afgesloten: de bewaartermijn is voorbij. "

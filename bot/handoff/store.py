@@ -155,6 +155,18 @@ class HandoffStore:
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
+    def idle_open(self, cutoff: datetime) -> list[Handoff]:
+        """Open handoffs in which nothing happened since ``cutoff`` (no message either way)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT h.* FROM handoffs h WHERE h.status IN ('waiting', 'active') "
+                "AND max(h.created_at, coalesce(h.picked_up_at, ''), coalesce("
+                "(SELECT max(m.at) FROM handoff_messages m WHERE m.handoff_id = h.id), '')) < ? "
+                "ORDER BY h.id",
+                (_iso(cutoff),),
+            ).fetchall()
+        return [Handoff.from_row(row) for row in rows]
+
     def load_by_worker(self) -> dict[int, int]:
         """Open handoffs per worker (assigned or suggested): spread the work."""
         with self._lock:

@@ -40,7 +40,9 @@ def html_chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
             current.append(piece)
             size += added
     parts.append("\n".join(current))
-    return parts
+    # Telegram refuses a part that is only whitespace ("message text is empty") and the parts
+    # after it would then be lost with it: a page of blank lines or spaces is dropped instead.
+    return [part for part in parts if part.strip()] or parts[-1:]
 
 
 def _escaped_pieces(line: str, limit: int) -> list[str]:

@@ -115,9 +115,14 @@ class StaffRoom:
             )
         elif item.action == "forget_topic":
             await send_text(self.bot, self.chat_id, payload["text"], escaped=True)
-            await self._ignore_bad_request(
-                self.bot.delete_forum_topic(self.chat_id, payload["topic_id"])
-            )
+            try:
+                await self.bot.delete_forum_topic(self.chat_id, payload["topic_id"])
+            except BadRequest as error:  # already gone, or the bot may not delete
+                log.warning(
+                    "staff group: could not delete the topic of an erased question (%s); "
+                    "give the bot the right to delete messages, or delete the topic by hand",
+                    error.message,
+                )
         else:
             raise Undeliverable(f"unknown staff action {item.action}")
         return 1
