@@ -3,24 +3,29 @@ handed off, otherwise to the conversation engine; consent opens the handoff.
 
 The router also keeps each chat's last few messages in memory (never on disk) so that, when a
 parent consents, the bridge worker sees the conversation so far; without consent they are
-simply forgotten. Messages of one chat are handled one at a time, in order; chats run in
+simply forgotten. A message being handled is on disk (the inbox) only until its replies are
+queued, so that a crash cannot lose it. Messages of one chat are handled one at a time, in order; chats run in
 parallel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import weakref
 from collections import OrderedDict, deque
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from bot.conversation.engine import Engine
 from bot.conversation.i18n import Lang
-from bot.conversation.messages import Incoming, Outcome, Reply
+from bot.conversation.messages import Incoming, MediaRef, Outcome, Reply
 from bot.conversation.text import clean
 from bot.handoff import parent_texts
 from bot.handoff.desk import HandoffDesk, RecentItem
 
+log = logging.getLogger(__name__)
 RECENT_PER_CHAT = 12
 RECENT_CHATS = 5000
 RECENT_FOR = timedelta(hours=2)
@@ -55,6 +60,16 @@ class RecentMessages:
         self._chats.pop(chat_key, None)
 
 
+def _to_json(msg: Incoming) -> str:
+    return json.dumps(asdict(msg), ensure_ascii=False)
+
+
+def _from_json(raw: str) -> Incoming:
+    data = json.loads(raw)
+    media = data.pop("media", None)
+    return Incoming(**data, media=MediaRef(**media) if media else None)
+
+
 def _command(msg: Incoming) -> str | None:
     text = clean(msg.text) if msg.kind == "text" else ""
     return text.split()[0].split("@")[0].lower() if text.startswith("/") else None
@@ -69,11 +84,47 @@ class Router:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def receive(self, msg: Incoming) -> None:
-        """Handle a message and queue the replies for delivery (Telegram, WhatsApp)."""
-        for reply in await self.handle(msg):
+        """Handle a message and queue the replies for delivery (Telegram, WhatsApp).
+
+        The message is kept in the inbox until its replies are queued: if the process dies in
+        between (waiting for Rasa, say), :meth:`replay` answers it at the next start. The
+        platforms cannot be relied on for that: python-telegram-bot confirms a batch of
+        updates as soon as it has fetched them."""
+        state = self.engine.state
+        inbox_id = state.accept(msg.chat_key, _to_json(msg), msg.channel, msg.message_id)
+        if inbox_id:  # else delivered twice by the platform: answered the first time
+            await self._receive(msg, inbox_id)
+
+    async def _receive(self, msg: Incoming, inbox_id: int) -> None:
+        for reply in await self._locked(msg):
             self.desk.send_to_parent(msg.chat_key, reply)
+        self.engine.state.handled(inbox_id)
+
+    async def replay(self) -> int:
+        """Answer the messages a previous run took in but did not finish. Returns how many."""
+        pending = self.engine.state.unhandled()
+        for inbox_id, raw in pending:
+            try:
+                msg = _from_json(raw)
+            except (ValueError, TypeError, KeyError):
+                log.error("inbox: dropped an unreadable message")
+                self.engine.state.handled(inbox_id)
+                continue
+            await self._receive(msg, inbox_id)
+        if pending:
+            log.info("inbox: answered %d message(s) left from before a restart", len(pending))
+        return len(pending)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
+        """The replies to one message (the terminal chat, tests): a platform id seen before
+        gets none."""
+        if msg.message_id and not self.engine.state.first_time(
+            msg.channel, msg.message_id, msg.chat_key
+        ):
+            return []
+        return await self._locked(msg)
+
+    async def _locked(self, msg: Incoming) -> list[Reply]:
         lock = self._locks.get(msg.chat_key)
         if lock is None:
             lock = self._locks[msg.chat_key] = asyncio.Lock()
@@ -81,10 +132,6 @@ class Router:
             return await self._handle(msg)
 
     async def _handle(self, msg: Incoming) -> list[Reply]:
-        if msg.message_id and not self.engine.state.first_time(
-            msg.channel, msg.message_id, msg.chat_key
-        ):
-            return []  # delivered twice by the platform: answered the first time
         command = _command(msg)
         handoff = self.desk.open_for(msg.chat_key)
         to_bot = command in PARENT_COMMANDS_IN_HANDOFF or (

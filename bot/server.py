@@ -64,6 +64,8 @@ class BotServer:
         return list(self.parent_senders)
 
     async def start(self) -> None:
+        # First what a previous run took in but did not answer (it was killed mid-way).
+        await self.app.router.replay()
         if self.telegram is not None:
             await self.telegram.start()
         if self.whatsapp is not None:

@@ -340,6 +340,32 @@ async def test_injected_faults(
     assert fake.errors[0] == ("sendMessage", 429, "Too Many Requests: retry after 7")
 
 
+async def test_outages_per_chat_and_updates_that_cannot_be_confirmed(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(PARENT)
+    fake.add_user(WORKER)
+    fake.fail_while("sendMessage", 502, chat_id=PARENT)
+    for _ in range(2):  # an outage lasts until recover()
+        with pytest.raises(NetworkError):
+            await bot.send_message(PARENT, "down")
+    await bot.send_message(WORKER, "another chat is not affected")
+    failed = await fake.wait_for_failed_call("sendMessage", count=2)
+    assert [p["text"] for p in failed] == ["down", "down"]
+    fake.recover("sendMessage")
+    await bot.send_message(PARENT, "back")
+
+    fake.hold_confirmations()
+    fake.parent_text(PARENT, "hallo")
+    (update,) = await bot.get_updates(timeout=0)
+    with pytest.raises(NetworkError):  # the confirming poll fails, and so does every next one
+        await bot.get_updates(offset=update.update_id + 1, timeout=0)
+    assert fake.pending_update_count() == 1
+    fake.recover()
+    (again,) = await bot.get_updates(timeout=0)  # a new process gets it again
+    assert again.update_id == update.update_id
+
+
 async def test_wrong_token_is_rejected(fake: FakeTelegram) -> None:
     bot = make_bot(fake, token="999:WRONG")
     with pytest.raises(InvalidToken):

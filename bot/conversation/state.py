@@ -101,6 +101,12 @@ CREATE TABLE IF NOT EXISTS handoff_counts (
     count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, reason, need, area, language, urgent)
 );
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a parent's message while it is being handled,
+    chat_key TEXT NOT NULL,                -- so a crash mid-way does not lose it: handled
+    message TEXT NOT NULL,                 -- again at the next start, then deleted (JSON)
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
     message_id TEXT NOT NULL,   -- the platform's id: it can contain the chat id or phone number
@@ -202,6 +208,7 @@ class StateStore:
                 (chat_key, chat_key),
             )
             self._db.execute("DELETE FROM seen_messages WHERE chat_key = ?", (chat_key,))
+            self._db.execute("DELETE FROM inbox WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM handoffs WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM chats WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM contact_windows WHERE chat_key = ?", (chat_key,))
@@ -298,6 +305,42 @@ class StateStore:
                 (channel, message_id, _iso(datetime.now(UTC)), chat_key),
             )
         return cur.rowcount == 1
+
+    def accept(self, chat_key: str, message: str, channel: str, message_id: str | None) -> int:
+        """Take a parent's message in: 0 if this platform id was seen before (a re-delivery),
+        else the id of its inbox row. Both in one transaction, so a message is never marked
+        seen without being kept until :meth:`handled`."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                if message_id:
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
+                        "VALUES (?, ?, ?, ?)",
+                        (channel, message_id, _iso(datetime.now(UTC)), chat_key),
+                    )
+                    if cur.rowcount != 1:
+                        self._db.execute("ROLLBACK")
+                        return 0
+                cur = self._db.execute(
+                    "INSERT INTO inbox (chat_key, message, at) VALUES (?, ?, ?)",
+                    (chat_key, message, _iso(datetime.now(UTC))),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return int(cur.lastrowid or 0)
+
+    def handled(self, inbox_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM inbox WHERE id = ?", (inbox_id,))
+
+    def unhandled(self) -> list[tuple[int, str]]:
+        """Messages taken in but not handled to the end (the process died): oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, message FROM inbox ORDER BY id").fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def heard_from(self, chat_key: str, at: float) -> None:
         """The parent wrote (unix time ``at``): their 24-hour window opens again."""

@@ -13,7 +13,9 @@ unknown messages, stale callback queries, messaging users who never started the 
 
 Tests inject what people do (``parent_text``, ``group_media``, ``press`` ...), which queues
 Updates for ``getUpdates``, and inspect what the bot did (``calls``, ``sent``,
-``wait_for_messages``, ``wait_for_call``, ``topics`` ...).
+``wait_for_messages``, ``wait_for_call``, ``topics`` ...). Faults: ``fail_next`` (the next calls
+of a method), ``fail_while`` / ``recover`` (an outage, optionally for one chat), and
+``hold_confirmations`` (fetched updates that can never be confirmed, as when the bot dies).
 """
 
 from __future__ import annotations
