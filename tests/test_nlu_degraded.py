@@ -28,6 +28,17 @@ def fake_rasa(behaviour: str) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if behaviour == "dribble":  # every read is quick, the whole answer is not
+                body = json.dumps({"intent": {"name": "food", "confidence": 0.99}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.3)
+                return
             if behaviour == "slow":
                 time.sleep(3)
                 body = json.dumps({"intent": {"name": "food", "confidence": 0.99}}).encode()
@@ -69,7 +80,9 @@ def menu_engine_factory(map_db: Path) -> Iterator:  # type: ignore[type-arg]
         engine.state.close()
 
 
-@pytest.mark.parametrize("behaviour", ["down", "slow", "garbage", "html", "nan", "error"])
+@pytest.mark.parametrize(
+    "behaviour", ["down", "slow", "dribble", "garbage", "html", "nan", "error"]
+)
 async def test_the_menu_comes_when_rasa_fails(menu_engine_factory, behaviour: str) -> None:  # type: ignore[no-untyped-def]
     if behaviour == "down":
         server, url = None, f"http://127.0.0.1:{free_port()}"

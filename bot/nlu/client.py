@@ -7,6 +7,7 @@ the conversation engine treats that as "not understood" and shows the menu.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass, field
@@ -54,10 +55,13 @@ class NLUClient:
         """Parse ``text``; ``None`` when Rasa is down, slow or answers garbage."""
         try:
             client = await self._http()
-            resp = await client.post("/model/parse", json={"text": text[:MAX_PARSE_CHARS]})
+            # httpx's timeout bounds each read; this bounds the whole call, so a server that
+            # dribbles its answer out cannot hold a parent up either.
+            async with asyncio.timeout(self.timeout):
+                resp = await client.post("/model/parse", json={"text": text[:MAX_PARSE_CHARS]})
             resp.raise_for_status()
             return _read(resp.json())
-        except (httpx.HTTPError, ValueError, TypeError, KeyError) as exc:
+        except (httpx.HTTPError, TimeoutError, ValueError, TypeError, KeyError) as exc:
             # The exception type only: the message could echo what the parent wrote.
             log.warning("nlu unavailable: %s", type(exc).__name__)
             return None
