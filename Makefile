@@ -54,6 +54,7 @@ lint: $(VENV)/.installed
 bench: setup map nlu-model
 	$(BIN)/python bench/map_bench.py
 	$(BIN)/python bench/nlu_bench.py
+	$(BIN)/python bench/e2e_bench.py
 
 clean:
 	rm -rf var
