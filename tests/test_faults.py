@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from click.testing import CliRunner
+from e2e import SAMIRA, STAFF, Clock, buttons, text_of, until
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -51,8 +51,6 @@ from fakes.telegram_api import FakeTelegram
 pytestmark = pytest.mark.rasa
 BRUSSELS = ZoneInfo("Europe/Brussels")
 WEGWIJS = Path(sys.executable).parent / "wegwijs"
-STAFF = -1001234567890
-SAMIRA = 900000001
 # Parent ids nothing else in a log line could contain by accident (the privacy check greps).
 PARENT_A, PARENT_B, PARENT_C, PARENT_D, PARENT_E = range(931274655, 931274660)
 # The parent's note when Samira picks a handoff up (the ticket before it names her too).
@@ -60,31 +58,6 @@ PICKED_UP = (
     Lang("nl")._("{name}, a bridge worker, is now reading your question.").format(name="Samira")
 )
 WAIT = 30.0  # seconds a subprocess test may wait for one thing (a cold start included)
-Message = dict[str, Any]
-
-
-def buttons(message: Message) -> list[str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [b.get("callback_data") for row in rows for b in row]
-
-
-def text_of(message: Message) -> str:
-    return message.get("text") or message.get("caption") or ""
-
-
-async def until(
-    fake: FakeTelegram,
-    chat: int,
-    check: Callable[[Message], bool],
-    thread: int | None = None,
-    timeout: float = WAIT,
-) -> Message:
-    """The next message in chat (thread) that passes ``check``, skipping others."""
-    for _ in range(10):
-        (message,) = await fake.wait_for_messages(chat, 1, thread_id=thread, timeout=timeout)
-        if check(message):
-            return message
-    raise AssertionError("no such message")
 
 
 async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
@@ -508,11 +481,6 @@ def _pending_at_most(process: ServeProcess, count: int) -> Callable[[], Awaitabl
 
 
 # -- 2. Telegram answers 429 and 5xx to parents -------------------------------------------------
-
-
-class Clock:
-    def __call__(self) -> datetime:
-        return datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)  # a Tuesday morning
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e import STAFF
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -18,8 +19,6 @@ from bot.nlu.server import free_port
 from bot.server import BotServer
 from fakes.serving import serving
 from fakes.telegram_api import FakeTelegram
-
-STAFF = -1001234567890
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from e2e import SAMIRA, STAFF, Clock, buttons, named, offers, text_of, until, wa_until
 
 from bot.app import Wegwijs, wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -37,9 +37,6 @@ from fakes.serving import serving
 from fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.rasa
-BRUSSELS = ZoneInfo("Europe/Brussels")
-STAFF = -1001234567890
-SAMIRA = 900000001
 TG_PARENT = 5550001234  # invented
 WA_PARENT = "32470009999"  # invented
 SECRETS = {
@@ -48,17 +45,6 @@ SECRETS = {
     "app_secret": "test-app-secret-9b1c",
     "verify": "test-verify-token-2d4e",
 }
-Message = dict[str, Any]
-
-
-class Clock:
-    """The bot's clock (handoffs, retention), moved on by the tests."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)  # a Tuesday morning
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -147,50 +133,11 @@ def run_bot(
     return running
 
 
-def tg_text(message: Message) -> str:
-    return message.get("text") or message.get("caption") or ""
-
-
-def tg_buttons(message: Message) -> list[str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [b.get("callback_data") for row in rows for b in row]
-
-
-async def tg_until(
-    fake: FakeTelegram, chat: int, check: Callable[[Message], bool], thread: int | None = None
-) -> Message:
-    for _ in range(10):
-        (message,) = await fake.wait_for_messages(chat, 1, thread_id=thread)
-        if check(message):
-            return message
-    raise AssertionError("no such message")
-
-
-def named(text: str) -> bool:
-    """The bot's reply naming the bridge worker who will answer."""
-    return any(name in text for name in ("Samira", "Jonas", "Nadia"))
-
-
-def wa_offers(message: Message, payload: str) -> bool:
-    action = (message.get("interactive") or {}).get("action") or {}
-    ids = [b["reply"]["id"] for b in action.get("buttons", [])]
-    ids += [r["id"] for s in action.get("sections", []) for r in s["rows"]]
-    return payload in ids
-
-
-async def wa_until(graph: FakeGraph, parent: str, check: Callable[[Message], bool]) -> Message:
-    for _ in range(10):
-        (message,) = await graph.wait_for_messages(parent, 1)
-        if check(message):
-            return message
-    raise AssertionError("no such message")
-
-
 async def telegram_handoff(telegram: FakeTelegram, parent: int, lang: str, text: str) -> int:
     telegram.parent_text(parent, text, language_code=lang)
-    consent = await tg_until(telegram, parent, lambda m: "handoff:yes" in tg_buttons(m))
+    consent = await until(telegram, parent, lambda m: "handoff:yes" in buttons(m))
     telegram.press(parent, consent, "handoff:yes")
-    await tg_until(telegram, parent, lambda m: named(tg_text(m)))
+    await until(telegram, parent, lambda m: named(text_of(m)))
     await telegram.wait_for_call("createForumTopic")
     topic = max(telegram.topics)
     await telegram.wait_for_messages(STAFF, 1, thread_id=topic)  # the summary
@@ -199,7 +146,7 @@ async def telegram_handoff(telegram: FakeTelegram, parent: int, lang: str, text:
 
 async def whatsapp_handoff(telegram: FakeTelegram, graph: FakeGraph, text: str) -> int:
     await graph.parent_text(WA_PARENT, text)
-    await wa_until(graph, WA_PARENT, lambda m: wa_offers(m, "handoff:yes"))
+    await wa_until(graph, WA_PARENT, lambda m: offers(m, "handoff:yes"))
     await graph.parent_choose(WA_PARENT, "handoff:yes")
     await wa_until(graph, WA_PARENT, lambda m: named(FakeGraph.text_of(m)))
     await telegram.wait_for_call("createForumTopic")
@@ -264,9 +211,9 @@ async def test_full_conversations_on_both_channels_log_no_text_number_or_id(
         telegram.parent_text(TG_PARENT, said[1], language_code="fr")
         await telegram.wait_for_messages(STAFF, 1, thread_id=topic)
         telegram.group_text(STAFF, SAMIRA, said[2], thread_id=topic, first_name="Samira")
-        await tg_until(telegram, TG_PARENT, lambda m: said[2] in tg_text(m))
+        await until(telegram, TG_PARENT, lambda m: said[2] in text_of(m))
         telegram.group_text(STAFF, SAMIRA, "/close", thread_id=topic, first_name="Samira")
-        await tg_until(telegram, TG_PARENT, lambda m: "handoff:offer" in tg_buttons(m))
+        await until(telegram, TG_PARENT, lambda m: "handoff:offer" in buttons(m))
         # WhatsApp: a handoff about housing, with a photo of a letter, relayed both ways.
         wa_topic = await whatsapp_handoff(telegram, graph, said[3])
         await graph.parent_text(WA_PARENT, said[4])
@@ -277,14 +224,14 @@ async def test_full_conversations_on_both_channels_log_no_text_number_or_id(
         telegram.group_text(STAFF, SAMIRA, said[5], thread_id=wa_topic, first_name="Samira")
         await wa_until(graph, WA_PARENT, lambda m: said[5] in FakeGraph.text_of(m))
         telegram.group_text(STAFF, SAMIRA, "/close", thread_id=wa_topic, first_name="Samira")
-        await wa_until(graph, WA_PARENT, lambda m: wa_offers(m, "handoff:offer"))
+        await wa_until(graph, WA_PARENT, lambda m: offers(m, "handoff:offer"))
         # Back with the bot, then a forged webhook and an unknown command.
         await graph.parent_text(WA_PARENT, said[6])
         await wa_until(graph, WA_PARENT, lambda m: True)
         forged = await graph.post_webhook(b'{"forged": "hello"}', signature="sha256=" + "0" * 64)
         assert forged.status_code == 401
         telegram.parent_text(TG_PARENT, "/doesnotexist", language_code="fr")
-        await tg_until(telegram, TG_PARENT, lambda m: "need:" in " ".join(tg_buttons(m)))
+        await until(telegram, TG_PARENT, lambda m: "need:" in " ".join(buttons(m)))
         await drained(app)
 
     written = buffer.getvalue()
@@ -319,15 +266,15 @@ async def test_forget_erases_every_trace_on_both_channels_and_confirms(
         await telegram.wait_for_messages(STAFF, 1, thread_id=wa_topic)
 
         telegram.parent_text(TG_PARENT, "/mydata", language_code="en")
-        mine = await tg_until(telegram, TG_PARENT, lambda m: "keep" in tg_text(m))
-        assert "bridge worker: 1" in tg_text(mine) and "/forget" in tg_text(mine)
+        mine = await until(telegram, TG_PARENT, lambda m: "keep" in text_of(m))
+        assert "bridge worker: 1" in text_of(mine) and "/forget" in text_of(mine)
         await drained(app)
         stored = everything_stored(state_path)
         assert str(TG_PARENT) in stored and WA_PARENT in stored  # before: they are there
 
         telegram.parent_text(TG_PARENT, "/forget", language_code="en")
-        done = await tg_until(telegram, TG_PARENT, lambda m: "erased" in tg_text(m))
-        assert "everything" in tg_text(done)
+        done = await until(telegram, TG_PARENT, lambda m: "erased" in text_of(m))
+        assert "everything" in text_of(done)
         await graph.parent_text(WA_PARENT, "/forget")
         confirmed = await wa_until(graph, WA_PARENT, lambda m: True)
         assert "effacé" in FakeGraph.text_of(confirmed)  # in French, inside the window
@@ -369,9 +316,9 @@ async def test_transcripts_go_30_days_after_the_handoff_closes(
         telegram.parent_text(TG_PARENT, "we hebben geen verblijfspapieren", language_code="nl")
         await telegram.wait_for_messages(STAFF, 1, thread_id=topic)
         telegram.group_text(STAFF, SAMIRA, "Ik bel u morgen.", thread_id=topic)
-        await tg_until(telegram, TG_PARENT, lambda m: "Ik bel u morgen." in tg_text(m))
+        await until(telegram, TG_PARENT, lambda m: "Ik bel u morgen." in text_of(m))
         telegram.group_text(STAFF, SAMIRA, "/close", thread_id=topic)
-        await tg_until(telegram, TG_PARENT, lambda m: "handoff:offer" in tg_buttons(m))
+        await until(telegram, TG_PARENT, lambda m: "handoff:offer" in buttons(m))
         await graph.parent_text(WA_PARENT, "ik zoek voedselhulp")  # no handoff: state only
         await wa_until(graph, WA_PARENT, lambda m: True)
         await drained(app)
@@ -392,7 +339,7 @@ async def test_transcripts_go_30_days_after_the_handoff_closes(
         assert app.desk.store.for_chat(f"telegram:{TG_PARENT}") == []
         assert topic in telegram.deleted_topics
         notice = telegram.sent(STAFF)[-1]
-        assert "bewaartermijn" in tg_text(notice) and str(TG_PARENT) not in tg_text(notice)
+        assert "bewaartermijn" in text_of(notice) and str(TG_PARENT) not in text_of(notice)
         await drained(app)
 
     stored = everything_stored(state_path)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from e2e import JONAS, NADIA, SAMIRA, STAFF, Clock, Message, buttons, text_of, until
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -25,18 +25,7 @@ from bot.server import BotServer
 from fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.rasa
-BRUSSELS = ZoneInfo("Europe/Brussels")
-STAFF = -1001234567890
-SAMIRA, JONAS, NADIA, STRANGER = 900000001, 900000002, 900000003, 777
-Message = dict[str, Any]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)  # a Tuesday morning
-
-    def __call__(self) -> datetime:
-        return self.now
+STRANGER = 777  # not on the bridge workers list
 
 
 @pytest.fixture
@@ -87,28 +76,8 @@ def run_bot(
     return running
 
 
-def buttons(message: Message) -> list[str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [b.get("callback_data") for row in rows for b in row]
-
-
 def with_button(messages: list[Message], data: str) -> Message:
     return next(m for m in messages if data in buttons(m))
-
-
-async def until(
-    fake: FakeTelegram, chat: int, check: Callable[[Message], bool], thread: int | None = None
-) -> Message:
-    """The next message in chat (thread) that passes ``check``, skipping others."""
-    for _ in range(10):
-        (message,) = await fake.wait_for_messages(chat, 1, thread_id=thread)
-        if check(message):
-            return message
-    raise AssertionError("no such message")
-
-
-def text_of(message: Message) -> str:
-    return message.get("text") or message.get("caption") or ""
 
 
 async def hand_off(

@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from e2e import BRUSSELS, SAMIRA, STAFF, Message, named, offers
+from e2e import wa_until as until
 
 from bot.app import Wegwijs, wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -31,10 +32,6 @@ from fakes.serving import serving
 from fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.rasa
-BRUSSELS = ZoneInfo("Europe/Brussels")
-STAFF = -1001234567890
-SAMIRA = 900000001
-Message = dict[str, Any]
 text_of = FakeGraph.text_of
 choices_of = FakeGraph.choices_of
 
@@ -112,35 +109,11 @@ def run_bot(
     return running
 
 
-async def until(
-    graph: FakeGraph, parent: str, check: Callable[[Message], bool], limit: int = 10
-) -> Message:
-    """The next message to the parent that passes ``check``, skipping others."""
-    for _ in range(limit):
-        (message,) = await graph.wait_for_messages(parent, 1)
-        if check(message):
-            return message
-    raise AssertionError("no such message")
-
-
 async def quiet(graph: FakeGraph, parent: str, seconds: float = 0.4) -> None:
     """Nothing more arrives for this parent (the outbox runs every 50 ms)."""
     before = len(graph.sent(parent))
     await asyncio.sleep(seconds)
     assert graph.sent(parent)[before:] == []
-
-
-def offers(message: Message, payload: str) -> bool:
-    interactive = message.get("interactive") or {}
-    action = interactive.get("action") or {}
-    ids = [b["reply"]["id"] for b in action.get("buttons", [])]
-    ids += [r["id"] for s in action.get("sections", []) for r in s["rows"]]
-    return payload in ids
-
-
-def named(message: Message) -> bool:
-    """The bot's reply naming the bridge worker who will answer."""
-    return any(name in text_of(message) for name in ("Samira", "Jonas", "Nadia"))
 
 
 async def hand_off(
@@ -150,7 +123,7 @@ async def hand_off(
     await graph.parent_text(parent, text)
     await until(graph, parent, lambda m: offers(m, "handoff:yes"))
     await graph.parent_choose(parent, "handoff:yes")
-    await until(graph, parent, named)
+    await until(graph, parent, lambda m: named(text_of(m)))
     await telegram.wait_for_call("createForumTopic")
     topic = max(telegram.topics)
     (summary,) = await telegram.wait_for_messages(STAFF, 1, thread_id=topic)
@@ -365,7 +338,7 @@ async def test_after_24_hours_the_answer_waits_for_the_parent_and_the_worker_is_
         await graph.parent_text(parent, "je veux parler à quelqu'un s'il vous plaît")
         await until(graph, parent, lambda m: offers(m, "handoff:yes"))
         await graph.parent_choose(parent, "handoff:yes")
-        await until(graph, parent, named)
+        await until(graph, parent, lambda m: named(text_of(m)))
         await telegram.wait_for_call("createForumTopic")
         topic = max(telegram.topics)
         await telegram.wait_for_messages(STAFF, 1, thread_id=topic)
