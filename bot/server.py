@@ -74,14 +74,23 @@ class BotServer:
         self._tasks.append(
             asyncio.create_task(outbox.run("parent", self._to_parent, self.outbox_idle))
         )
-        self._tasks.append(asyncio.create_task(self._purger()))  # it also ran at start-up
+        self._tasks.append(
+            # wait first: wegwijs() purged at start-up already
+            asyncio.create_task(
+                self._every(self.purge_every, self.app.purge, "retention purge", wait_first=True)
+            )
+        )
         if self.telegram is not None and self.telegram.staff is not None:
             self._tasks.append(
                 asyncio.create_task(
                     outbox.run("staff", self.telegram.deliver_to_staff, self.outbox_idle)
                 )
             )
-            self._tasks.append(asyncio.create_task(self._ticker()))
+            self._tasks.append(
+                asyncio.create_task(
+                    self._every(self.tick_every, self.app.desk.tick, "handoff timer")
+                )
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -109,21 +118,19 @@ class BotServer:
             raise RuntimeError(f"channel {channel!r} is not running")
         return await sender(items)
 
-    async def _purger(self) -> None:
-        while True:
-            await asyncio.sleep(self.purge_every)
-            try:
-                self.app.purge()
-            except Exception as error:
-                log.error("retention purge: %s", type(error).__name__)
-
-    async def _ticker(self) -> None:
+    async def _every(
+        self, seconds: float, job: Callable[[], None], what: str, *, wait_first: bool = False
+    ) -> None:
+        """Run ``job`` every ``seconds`` (now first, unless ``wait_first``); a failure is
+        logged, never fatal."""
+        if wait_first:
+            await asyncio.sleep(seconds)
         while True:
             try:
-                self.app.desk.tick()
+                job()
             except Exception as error:
-                log.error("handoff timer: %s", type(error).__name__)
-            await asyncio.sleep(self.tick_every)
+                log.error("%s: %s", what, type(error).__name__)
+            await asyncio.sleep(seconds)
 
     # -- HTTP --------------------------------------------------------------------------------
 

@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS seen_messages (
 """
 
 
-def _iso(moment: datetime) -> str:
+def utc_iso(moment: datetime) -> str:
+    """How every time is stored: UTC, to the second, so that text comparison is time order."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -180,7 +181,7 @@ class StateStore:
 
     def save(self, state: ChatState) -> None:
         data = asdict(state)
-        data["updated_at"] = _iso(datetime.now(UTC))
+        data["updated_at"] = utc_iso(datetime.now(UTC))
         cols = ", ".join(data)
         marks = ", ".join(f":{k}" for k in data)
         updates = ", ".join(f"{k} = excluded.{k}" for k in data if k != "chat_key")
@@ -227,7 +228,7 @@ class StateStore:
         ``idle_before`` without an open handoff; held or undeliverable messages queued before
         it; platform message ids seen before ``seen_before``; and 24-hour-window rows older than
         ``window_before`` (unix time) with nothing held for them. Returns counts per kind."""
-        idle = _iso(idle_before)
+        idle = utc_iso(idle_before)
         marks = ", ".join("?" * len(handoff_ids))
         counts: dict[str, int] = {}
         with self._lock:
@@ -253,7 +254,7 @@ class StateStore:
                     (idle,),
                 ).rowcount
                 counts["message ids"] = self._db.execute(
-                    "DELETE FROM seen_messages WHERE at < ?", (_iso(seen_before),)
+                    "DELETE FROM seen_messages WHERE at < ?", (utc_iso(seen_before),)
                 ).rowcount
                 counts["contact windows"] = self._db.execute(
                     "DELETE FROM contact_windows WHERE last_inbound < ? AND chat_key NOT IN "
@@ -302,7 +303,7 @@ class StateStore:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
                 "VALUES (?, ?, ?, ?)",
-                (channel, message_id, _iso(datetime.now(UTC)), chat_key),
+                (channel, message_id, utc_iso(datetime.now(UTC)), chat_key),
             )
         return cur.rowcount == 1
 
@@ -317,14 +318,14 @@ class StateStore:
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
                         "VALUES (?, ?, ?, ?)",
-                        (channel, message_id, _iso(datetime.now(UTC)), chat_key),
+                        (channel, message_id, utc_iso(datetime.now(UTC)), chat_key),
                     )
                     if cur.rowcount != 1:
                         self._db.execute("ROLLBACK")
                         return 0
                 cur = self._db.execute(
                     "INSERT INTO inbox (chat_key, message, at) VALUES (?, ?, ?)",
-                    (chat_key, message, _iso(datetime.now(UTC))),
+                    (chat_key, message, utc_iso(datetime.now(UTC))),
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 
-from bot.conversation.state import StateStore
+from bot.conversation.state import StateStore, utc_iso
 
 OPEN = ("waiting", "active")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -107,9 +103,9 @@ class HandoffStore:
                     language,
                     routed_to,
                     routed_why,
-                    _iso(now),
-                    _iso(due_at),
-                    _iso(now),
+                    utc_iso(now),
+                    utc_iso(due_at),
+                    utc_iso(now),
                 ),
             )
             handoff_id = int(cur.lastrowid or 0)
@@ -151,7 +147,7 @@ class HandoffStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT * FROM handoffs WHERE status = 'closed' AND closed_at < ? ORDER BY id",
-                (_iso(cutoff),),
+                (utc_iso(cutoff),),
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
@@ -163,7 +159,7 @@ class HandoffStore:
                 "AND max(h.created_at, coalesce(h.picked_up_at, ''), coalesce("
                 "(SELECT max(m.at) FROM handoff_messages m WHERE m.handoff_id = h.id), '')) < ? "
                 "ORDER BY h.id",
-                (_iso(cutoff),),
+                (utc_iso(cutoff),),
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
@@ -179,7 +175,7 @@ class HandoffStore:
     def update(self, handoff_id: int, **values: object) -> None:
         for key, value in values.items():
             if isinstance(value, datetime):
-                values[key] = _iso(value)
+                values[key] = utc_iso(value)
         sets = ", ".join(f"{key} = ?" for key in values)
         with self._lock:
             self._db.execute(
@@ -192,7 +188,7 @@ class HandoffStore:
             cur = self._db.execute(
                 "UPDATE handoffs SET status = 'active', worker_id = ?, picked_up_at = ? "
                 "WHERE id = ? AND status = 'waiting'",
-                (worker_id, _iso(now), handoff_id),
+                (worker_id, utc_iso(now), handoff_id),
             )
         return cur.rowcount == 1
 
@@ -201,7 +197,7 @@ class HandoffStore:
             cur = self._db.execute(
                 "UPDATE handoffs SET status = 'closed', closed_at = ? "
                 "WHERE id = ? AND status IN ('waiting', 'active')",
-                (_iso(now), handoff_id),
+                (utc_iso(now), handoff_id),
             )
         return cur.rowcount == 1
 
@@ -211,7 +207,7 @@ class HandoffStore:
         with self._lock:
             self._db.execute(
                 "INSERT INTO handoff_messages (handoff_id, at, sender, kind, text) VALUES (?, ?, ?, ?, ?)",
-                (handoff_id, _iso(now), sender, kind, text),
+                (handoff_id, utc_iso(now), sender, kind, text),
             )
 
     def transcript(self, handoff_id: int) -> list[tuple[datetime, str, str, str]]:
