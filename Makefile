@@ -17,35 +17,42 @@ run: setup locales map nlu-model
 	fi
 
 test: setup locales map nlu-model
+	@echo "==> Running the test suite (about 3 minutes; the real Rasa server starts first)"
 	$(BIN)/pytest -q
 
 setup: $(VENV)/.installed $(NLU_VENV)/.installed
 
+# Each slow step says what it does and how long it takes, and shows its progress
+# (scripts/step); its own output goes to var/logs/setup-*.log.
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PY)" || { echo "No Python >= 3.11 found (see README)."; exit 1; }
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	@scripts/step bot-venv "Installing the bot's Python packages into .venv" \
+		"about 1 minute, only the first time" -- \
+		sh -c '$(PY) -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e ".[dev]"'
+	@touch $@
 
 # Rasa 3.6 needs Python 3.10 and lives in its own virtualenv.
 $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
+	@echo "==> Looking for Python 3.10 for Rasa (seconds; with uv it may install it, about 30 s)"
 	@py310=$$(scripts/find-python 3.10) || exit 1; \
-	$$py310 -m venv $(NLU_VENV)
-	$(NLU_VENV)/bin/pip install -q --upgrade pip 'setuptools<70' wheel
-	$(NLU_VENV)/bin/pip install -q -r nlu/requirements.txt -c nlu/constraints.txt
-	touch $@
+	scripts/step nlu-venv "Installing Rasa 3.6 and TensorFlow into nlu/.venv" \
+		"about 2 minutes, only the first time" -- \
+		sh -c "$$py310 -m venv $(NLU_VENV) && \
+		$(NLU_VENV)/bin/pip install --upgrade pip 'setuptools<70' wheel && \
+		$(NLU_VENV)/bin/pip install -r nlu/requirements.txt -c nlu/constraints.txt"
+	@touch $@
 
 locales: $(VENV)/.installed $(MO_FILES)
 
 locales/%.mo: locales/%.po
-	$(BIN)/pybabel compile -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) -o $@ -i $<
+	@$(BIN)/pybabel compile -q -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) -o $@ -i $<
 
 map: $(VENV)/.installed
-	$(BIN)/wegwijs map build
+	@echo "==> Building the social map (a few seconds)"
+	@set -o pipefail; $(BIN)/wegwijs map build | sed 's/^/    /'
 
 nlu-model: setup
-	$(BIN)/wegwijs nlu train
+	@$(BIN)/wegwijs nlu train
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

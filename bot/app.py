@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from bot.conversation.engine import Engine, brussels_now
+from bot.clock import Clock, system_clock
+from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
 from bot.handoff.desk import HandoffDesk
@@ -35,7 +35,7 @@ class Wegwijs:
     maps: MapProvider
     nlu: NLUClient | None
     retention: Retention
-    clock: Callable[[], datetime]
+    clock: Clock
 
     def purge(self) -> None:
         """Delete what has been kept long enough (see :mod:`bot.retention`)."""
@@ -65,7 +65,7 @@ async def wegwijs(
     staff_room: bool,
     state_path: Path | str | None = None,
     map_path: Path | None = None,
-    clock: Callable[[], datetime] = brussels_now,
+    clock: Clock = system_clock,
     nlu_timeout: float = 1.0,
     retention: Retention | None = None,
 ) -> AsyncIterator[Wegwijs]:
@@ -73,8 +73,8 @@ async def wegwijs(
     language.warm_up()
     client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
     maps = MapProvider(map_path or map_db_path())
-    state = StateStore(state_path or state_db_path())
-    engine = Engine(maps, Understander(client), state, clock, retention.days)
+    state = StateStore(state_path or state_db_path(), clock)  # the one clock, for everything
+    engine = Engine(maps, Understander(client), state, retention.days)
 
     def school_name(school_id: str) -> str | None:
         found = maps.current().get(school_id)
@@ -89,7 +89,7 @@ async def wegwijs(
                 school,
                 worker.first_name,
             )
-    desk = HandoffDesk(state, team, clock, staff_room=staff_room, school_names=school_name)
+    desk = HandoffDesk(state, team, staff_room=staff_room, school_names=school_name)
     app = Wegwijs(engine, desk, Router(engine, desk), state, maps, client, retention, clock)
     try:
         app.purge()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -30,15 +32,41 @@ main.add_command(nlu_group)
 @main.command()
 def chat() -> None:
     """Chat with the bot in this terminal (starts a local Rasa server unless NLU_URL is set)."""
-    from bot.nlu.server import RasaStartError, nlu_endpoint
+    from bot.nlu.server import RasaStartError
 
     try:
         Retention.from_env()  # a wrong setting is reported before the slow start
-        click.secho("Starting the language model, this takes about 20 seconds...", dim=True)
-        with nlu_endpoint() as url:
+        with _language_model() as url:
             asyncio.run(_chat(url))
     except (RasaStartError, RetentionError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _language_model() -> Iterator[str]:
+    """The Rasa server for ``chat`` and ``serve``, with progress while it trains or starts
+    (about 20 seconds): a newcomer's first run must never look hung."""
+    import os
+    import subprocess
+
+    from bot.nlu import training
+    from bot.nlu.server import RasaStartError, nlu_endpoint
+    from bot.nlu.train_progress import train_with_progress
+    from bot.progress import StatusLine, duration
+
+    if not os.environ.get("NLU_URL") and training.latest_model() is None:
+        click.echo("==> Training the language model first (3 to 4 minutes on 2 cores)")
+        try:
+            train_with_progress()
+        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+            raise RasaStartError(f"training failed: {exc}") from exc
+    with contextlib.ExitStack() as stack:
+        with StatusLine(
+            "Starting the language model", lambda s: f"{duration(s)} elapsed, usually about 0:20"
+        ):
+            url = stack.enter_context(nlu_endpoint())
+        click.secho("    The language model is ready.", dim=True, err=True)
+        yield url
 
 
 async def _chat(url: str) -> None:
@@ -118,7 +146,7 @@ def serve(host: str, port: int) -> None:
     from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
     from bot.channels.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
     from bot.handoff.workers import WorkersError
-    from bot.nlu.server import RasaStartError, nlu_endpoint
+    from bot.nlu.server import RasaStartError
 
     try:
         configure_logging(logging.INFO)
@@ -139,7 +167,7 @@ def serve(host: str, port: int) -> None:
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
-        with nlu_endpoint() as url:
+        with _language_model() as url:
             asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
     except (
         LogFormatError,
@@ -184,9 +212,8 @@ def purge() -> None:
 
     `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
     retention time, or for a cron job when the bot is not running."""
-    from datetime import UTC, datetime
-
     from bot.app import team_or_sample
+    from bot.clock import system_clock
     from bot.conversation.state import StateStore
     from bot.handoff.desk import HandoffDesk
     from bot.paths import state_db_path
@@ -196,11 +223,11 @@ def purge() -> None:
         policy = Retention.from_env()
     except RetentionError as exc:
         raise click.ClickException(str(exc)) from exc
-    state = StateStore(state_db_path())
+    state = StateStore(state_db_path(), system_clock)
     try:
         # Expired topics are queued for deletion; `serve` deletes them in the staff group.
-        desk = HandoffDesk(state, team_or_sample(required=False), lambda: datetime.now(UTC))
-        result = run_purge(state, desk, policy, datetime.now(UTC))
+        desk = HandoffDesk(state, team_or_sample(required=False))
+        result = run_purge(state, desk, policy, state.clock())
     finally:
         state.close()
     click.echo(f"Retention {policy.days} days: {result.summary()}.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -35,14 +34,13 @@ class BotServer:
         tick_every: float = TICK_EVERY,
         outbox_idle: float = 1.0,
         purge_every: float = PURGE_EVERY,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         from bot.channels.telegram.channel import TelegramChannel
         from bot.channels.whatsapp.channel import WhatsAppChannel
 
         self.app = app
         self.telegram = TelegramChannel(telegram, app) if telegram else None
-        self.whatsapp = WhatsAppChannel(whatsapp, app, now=clock) if whatsapp else None
+        self.whatsapp = WhatsAppChannel(whatsapp, app) if whatsapp else None
         self.tick_every = tick_every
         self.outbox_idle = outbox_idle
         self.purge_every = purge_every
@@ -166,7 +164,9 @@ class BotServer:
                 "outbox": {
                     "pending": outbox.count_pending(),
                     "held": outbox.count_held(),
-                    "oldest_pending_s": round(time.time() - oldest.timestamp()) if oldest else 0,
+                    "oldest_pending_s": round((self.app.clock() - oldest).total_seconds())
+                    if oldest
+                    else 0,
                 },
             }
         except Exception as error:  # a locked, corrupt or missing database

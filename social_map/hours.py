@@ -22,6 +22,9 @@ from social_map.holidays import school_holidays
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 MAX_INTERVAL_DAYS = 366
+# Checking an expression's syntax must not depend on today's date: SH expands by rule for any
+# year, so one fixed year gives the same verdict every day.
+CHECK_YEAR = 2026
 """A state that lasts longer than this counts as "never changes": bounds next_change's search."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -288,7 +291,7 @@ def _check_text(expression: str) -> str | None:
     except ParserError as error:
         return _explain_parser_error(expression, str(error))
     try:
-        _parse(expression, date.today().year)
+        _parse(expression, CHECK_YEAR)
     except HoursError as error:
         if "Failed to parse" in str(error):
             return f'opening hours "{expression}": the school holidays (SH) cannot be used here'

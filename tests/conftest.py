@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from e2e import CLOCK_STARTS, Clock
 
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
@@ -45,11 +46,18 @@ def rasa_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Clock:
+    """The bot's one clock: the fixed Tuesday morning, or (with ``@any_date`` from tests/e2e.py)
+    each of that, a year before the wall clock and a year after it."""
+    return CLOCK_STARTS[getattr(request, "param", "fixed")]()
+
+
+@pytest.fixture
 async def engine(map_db: Path, rasa_url: str) -> AsyncIterator[Engine]:
     client = NLUClient(rasa_url, timeout=5.0)  # generous: CI machines are noisy
     maps = MapProvider(map_db)
-    state = StateStore(":memory:")
-    yield Engine(maps, Understander(client), state, clock=lambda: TUESDAY_MORNING)
+    state = StateStore(":memory:", lambda: TUESDAY_MORNING)
+    yield Engine(maps, Understander(client), state)
     await client.aclose()
     maps.close()
     state.close()

@@ -3,13 +3,17 @@ file, the bot's controllable clock, and small readers of what the fake platforms
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from fakes.graph_api import FakeGraph
 from fakes.telegram_api import FakeTelegram
+from social_map.holidays import public_holidays, school_holiday_on
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 STAFF = -1001234567890  # the staff forum group
@@ -18,14 +22,72 @@ WORKER_NAMES = ("Samira", "Jonas", "Nadia")
 Message = dict[str, Any]
 
 
-class Clock:
-    """The bot's clock (handoffs, retention), moved on by a test: ``clock.now += ...``."""
+TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
 
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)  # a Tuesday morning
+
+class Clock:
+    """The bot's one clock in a test (:mod:`bot.clock`).
+
+    It starts at ``start`` and runs on with real time, so retry backoffs and waits behave as in
+    production; a test jumps it with ``clock.now += timedelta(...)``. Everything the bot stamps
+    or compares comes from here, so a test whose clock is a year away from the wall clock
+    must behave exactly like one whose clock is today."""
+
+    def __init__(self, start: datetime = TUESDAY_MORNING) -> None:
+        self.now = start
+
+    @property
+    def now(self) -> datetime:
+        return self._base + timedelta(seconds=time.monotonic() - self._since)
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self._base, self._since = moment, time.monotonic()
 
     def __call__(self) -> datetime:
         return self.now
+
+    def timestamp(self) -> float:
+        """Unix time on this clock (what the fake Graph API stamps webhooks with)."""
+        return self.now.timestamp()
+
+
+def tuesday_morning_near(day: date) -> datetime:
+    """The first Tuesday at 10:00 on or after ``day`` that starts a working week: no public or
+    school holiday in the eight days from it, so that bridge workers are on duty and services
+    keep their term-time hours whatever a test does within that week."""
+
+    def working(d: date) -> bool:
+        return d not in public_holidays(d.year) and school_holiday_on(d) is None
+
+    while day.weekday() != 1 or not all(working(day + timedelta(days=n)) for n in range(8)):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=BRUSSELS)
+
+
+def on_day(start: datetime, days: int, hour: int, minute: int = 0) -> datetime:
+    """``days`` after ``start`` (a clock's Tuesday morning) at hour:minute, Brussels time."""
+    return (start + timedelta(days=days)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def far_clock(years: int) -> Clock:
+    """A clock ``years`` away from the wall clock (a Tuesday morning): a test run with it
+    fails if anything compares a stamp from the wall clock with the bot's clock."""
+    today = date.today()  # the wall clock, read on purpose: the point is to be far from it
+    return Clock(
+        tuesday_morning_near(today.replace(year=today.year + years, day=min(today.day, 28)))
+    )
+
+
+# The starts a date-sensitive test runs with: the fixed date the suites were written for, a year
+# before the wall clock and a year after it. ``@any_date`` on a test that takes the ``clock``
+# fixture (tests/conftest.py) runs it with each.
+CLOCK_STARTS: dict[str, Callable[[], Clock]] = {
+    "fixed": Clock,
+    "year-before": lambda: far_clock(-1),
+    "year-after": lambda: far_clock(+1),
+}
+any_date = pytest.mark.parametrize("clock", list(CLOCK_STARTS), indirect=True)
 
 
 # -- Telegram ------------------------------------------------------------------------------

@@ -569,7 +569,7 @@ async def test_a_broken_map_edit_keeps_the_last_good_map_and_a_fix_is_used_witho
     code, output = build(data, db)
     assert code == 0, output
     client = NLUClient(rasa_url, timeout=5.0)
-    engine = Engine(MapProvider(db), Understander(client), StateStore(":memory:"), Clock())
+    engine = Engine(MapProvider(db), Understander(client), StateStore(":memory:", Clock()))
 
     async def ask() -> Outcome:
         return await engine.handle(Incoming("map-edit", "waar kan ik goedkoop eten kopen"))

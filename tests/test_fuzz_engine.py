@@ -293,9 +293,9 @@ def tuesday() -> datetime:
 async def nlu_down_router(map_db: Path) -> AsyncIterator[Router]:
     """Engine, desk and router on the real map, with nothing listening where Rasa should be."""
     client = NLUClient(f"http://127.0.0.1:{free_port()}", timeout=1.0)
-    state = StateStore(":memory:")
-    engine = Engine(MapProvider(map_db), Understander(client), state, tuesday)
-    desk = HandoffDesk(state, load_team(SAMPLE_FILE), tuesday)
+    state = StateStore(":memory:", tuesday)
+    engine = Engine(MapProvider(map_db), Understander(client), state)
+    desk = HandoffDesk(state, load_team(SAMPLE_FILE))
     yield Router(engine, desk)
     await client.aclose()
     engine.maps.close()
@@ -304,7 +304,7 @@ async def nlu_down_router(map_db: Path) -> AsyncIterator[Router]:
 
 @pytest.fixture
 def rasa_router(engine: Engine) -> Router:
-    return Router(engine, HandoffDesk(engine.state, load_team(SAMPLE_FILE), engine.clock))
+    return Router(engine, HandoffDesk(engine.state, load_team(SAMPLE_FILE)))
 
 
 async def run_sequence(router: Router, messages: list[Incoming], prefix: str) -> None:

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
+from e2e import Clock, any_date, on_day
 
 from bot.conversation.messages import HandoffRequest, Incoming, MediaRef
 from bot.conversation.state import StateStore
 from bot.handoff.desk import HandoffDesk, RecentItem
 from bot.handoff.workers import SAMPLE_FILE, load_team
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 SAMIRA, JONAS, NADIA, PIETER, STRANGER = 900000001, 900000002, 900000003, 900000004, 42
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS))  # Tuesday
 
 
 @pytest.fixture
 def desk(clock: Clock, tmp_path: Path) -> HandoffDesk:
-    return HandoffDesk(StateStore(tmp_path / "state.db"), load_team(SAMPLE_FILE), clock)
+    return HandoffDesk(StateStore(tmp_path / "state.db", clock), load_team(SAMPLE_FILE))
 
 
 def queued(desk: HandoffDesk, lane: str) -> list[tuple[str, dict]]:
@@ -121,6 +107,7 @@ def test_a_worker_writing_in_the_topic_picks_it_up_and_reaches_the_parent(
     assert closed is not None and not closed.ok
 
 
+@any_date
 def test_waiting_handoffs_are_announced_again_and_escalated(
     desk: HandoffDesk, clock: Clock
 ) -> None:
@@ -141,10 +128,12 @@ def test_waiting_handoffs_are_announced_again_and_escalated(
     assert "2 uur" in notices[1]
 
 
+@any_date
 def test_outside_working_hours_the_parent_is_told_when_and_nobody_is_nagged(
     desk: HandoffDesk, clock: Clock
 ) -> None:
-    clock.now = datetime(2026, 11, 28, 20, 0, tzinfo=BRUSSELS)  # Saturday evening
+    tuesday = clock.now
+    clock.now = on_day(tuesday, 4, 20)  # Saturday evening
     msg = Incoming("5", channel="telegram")
     ticket = desk.open(msg, HandoffRequest("human_request", False, "fr", area="kessel-lo"), [])
     assert ticket.worker is not None and ticket.worker.first_name == "Jonas"
@@ -154,14 +143,14 @@ def test_outside_working_hours_the_parent_is_told_when_and_nobody_is_nagged(
     clock.now += timedelta(hours=12)  # Sunday morning
     desk.tick()
     assert [a for a, _ in queued(desk, "staff")] == ["open_topic"]
-    clock.now = datetime(2026, 11, 30, 9, 1, tzinfo=BRUSSELS)  # Monday: announced again at once
+    clock.now = on_day(tuesday, 6, 9, 1)  # Monday: announced again at once
     desk.tick()
     assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "notice"]
 
 
 def test_forget_deletes_the_topic_and_every_row(clock: Clock, tmp_path: Path) -> None:
-    state = StateStore(tmp_path / "state.db")
-    desk = HandoffDesk(state, load_team(SAMPLE_FILE), clock)
+    state = StateStore(tmp_path / "state.db", clock)
+    desk = HandoffDesk(state, load_team(SAMPLE_FILE))
     handoff_id = open_one(desk)
     desk.store.update(handoff_id, topic_id=100)
     desk.store.add_message(handoff_id, "parent", "text", "geheim", desk.clock())
@@ -175,10 +164,10 @@ def test_forget_deletes_the_topic_and_every_row(clock: Clock, tmp_path: Path) ->
 
 def test_handoffs_and_the_outbox_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
     team = load_team(SAMPLE_FILE)
-    first = HandoffDesk(StateStore(tmp_path / "s.db"), team, clock)
+    first = HandoffDesk(StateStore(tmp_path / "s.db", clock), team)
     handoff_id = open_one(first)
     first.store.update(handoff_id, topic_id=123)
-    second = HandoffDesk(StateStore(tmp_path / "s.db"), team, clock)
+    second = HandoffDesk(StateStore(tmp_path / "s.db", clock), team)
     handoff = second.open_for("telegram:1")
     assert handoff is not None and handoff.id == handoff_id and handoff.topic_id == 123
     assert [a for a, _ in queued(second, "staff")] == ["open_topic", "media"]
@@ -191,13 +180,15 @@ def test_a_sticker_from_a_worker_is_not_lost_silently(desk: HandoffDesk) -> None
     assert answer is not None and not answer.ok and "niet doorsturen" in (answer.notice or "")
 
 
+@any_date
 def test_a_normal_question_is_not_escalated_at_night(desk: HandoffDesk, clock: Clock) -> None:
-    clock.now = datetime(2026, 11, 24, 16, 0, tzinfo=BRUSSELS)  # Tuesday, Samira ends 16:30
+    tuesday = clock.now
+    clock.now = on_day(tuesday, 0, 16)  # Tuesday, Samira ends 16:30
     open_one(desk)
-    clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=BRUSSELS)
+    clock.now = on_day(tuesday, 0, 22)
     desk.tick()
     assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "media"]
-    clock.now = datetime(2026, 11, 25, 8, 31, tzinfo=BRUSSELS)  # Wednesday: Samira starts
+    clock.now = on_day(tuesday, 1, 8, 31)  # Wednesday: Samira starts
     desk.tick()
     notices = [p["text"] for a, p in queued(desk, "staff") if a == "notice"]
     assert len(notices) == 1 and "uur" in notices[0]
@@ -251,6 +242,7 @@ def test_the_window_follows_the_parents_last_message_and_forget_erases_it() -> N
     assert state.last_heard("whatsapp:1") == (None, None)
 
 
+@any_date
 def test_a_handoff_nobody_closes_is_closed_after_the_retention_time_then_erased(
     desk: HandoffDesk, clock: Clock
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from e2e import SAMIRA, STAFF, Clock, buttons, named, offers, text_of, until, wa_until
+from e2e import SAMIRA, STAFF, Clock, any_date, buttons, named, offers, text_of, until, wa_until
 
 from bot.app import Wegwijs, wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -55,16 +55,14 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
+async def graph(clock: Clock) -> AsyncIterator[FakeGraph]:
     async with FakeGraph(
-        app_secret=SECRETS["app_secret"], token=SECRETS["wa_token"], verify_token=SECRETS["verify"]
+        app_secret=SECRETS["app_secret"],
+        token=SECRETS["wa_token"],
+        verify_token=SECRETS["verify"],
+        now=clock.timestamp,  # Meta stamps webhooks with the same time as the bot's clock
     ) as server:
         yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -304,6 +302,7 @@ async def test_forget_erases_every_trace_on_both_channels_and_confirms(
 # -- retention -------------------------------------------------------------------------------
 
 
+@any_date
 async def test_transcripts_go_30_days_after_the_handoff_closes(
     telegram: FakeTelegram,
     graph: FakeGraph,
@@ -367,7 +366,7 @@ def test_sent_messages_leave_the_outbox_at_once(state_path: Path) -> None:
     from bot.conversation.state import StateStore
     from bot.handoff.outbox import Outbox
 
-    state = StateStore(state_path)
+    state = StateStore(state_path, Clock())
     outbox = Outbox(state)
     outbox.put("parent", "telegram:1", "reply", {"text": "a private answer"})
     (items,) = outbox.due("parent").values()

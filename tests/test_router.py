@@ -10,7 +10,7 @@ from bot.router import Router
 
 
 def router_for(engine: Engine) -> Router:
-    return Router(engine, HandoffDesk(engine.state, load_team(SAMPLE_FILE), engine.clock))
+    return Router(engine, HandoffDesk(engine.state, load_team(SAMPLE_FILE)))
 
 
 async def test_consent_opens_one_handoff_and_the_bot_then_stays_silent(engine: Engine) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e import JONAS, NADIA, SAMIRA, STAFF, Clock, Message, buttons, text_of, until
+from e2e import JONAS, NADIA, SAMIRA, STAFF, Clock, Message, any_date, buttons, text_of, until
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -33,11 +33,6 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
         server.add_group(STAFF, "Brugfiguren Leuven")
         yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -243,6 +238,7 @@ async def test_a_restart_in_the_middle_of_a_handoff_loses_nothing(
     assert len(fake.topics) == 1
 
 
+@any_date
 async def test_unclaimed_handoffs_are_announced_again_then_escalated(
     fake: FakeTelegram, run_bot: Callable[..., Any], clock: Clock
 ) -> None:

@@ -2,23 +2,22 @@
 answers through a fake Graph API (tests/fakes/graph_api.py), the real Rasa server understands,
 and bridge workers act in the fake Telegram staff group.
 
-Both fakes and the bot share a controllable wall clock, so the 24-hour window can be crossed
-without waiting a day.
+The fake Graph API and the bot share the bot's one clock, so the 24-hour window can be crossed
+without waiting a day, at any date.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import BRUSSELS, SAMIRA, STAFF, Message, named, offers
+from e2e import SAMIRA, STAFF, Clock, Message, any_date, named, offers
 from e2e import wa_until as until
 
 from bot.app import Wegwijs, wegwijs
@@ -36,21 +35,6 @@ text_of = FakeGraph.text_of
 choices_of = FakeGraph.choices_of
 
 
-class WallClock:
-    """time.time(), plus however far a test has moved it on."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock()
-
-
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
@@ -59,8 +43,8 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def graph(wall: WallClock) -> AsyncIterator[FakeGraph]:
-    async with FakeGraph(now=wall) as server:
+async def graph(clock: Clock) -> AsyncIterator[FakeGraph]:
+    async with FakeGraph(now=clock.timestamp) as server:
         yield server
 
 
@@ -73,7 +57,7 @@ class Running:
 def run_bot(
     telegram: FakeTelegram,
     graph: FakeGraph,
-    wall: WallClock,
+    clock: Clock,
     rasa_url: str,
     map_db: Path,
     tmp_path: Path,
@@ -97,10 +81,10 @@ def run_bot(
                 staff_room=True,
                 state_path=tmp_path / "state.db",
                 map_path=map_db,
-                clock=lambda: datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS),  # a Tuesday
+                clock=clock,
                 nlu_timeout=5.0,
             ) as app,
-            BotServer(app, tg, wa, tick_every=3600, outbox_idle=0.05, clock=wall) as server,
+            BotServer(app, tg, wa, tick_every=3600, outbox_idle=0.05) as server,
             serving(server.asgi()) as url,
         ):
             graph.webhook_url = f"{url}/whatsapp/webhook"
@@ -164,7 +148,7 @@ async def test_only_signed_webhooks_are_stored_or_answered(
                                         {
                                             "from": parent,
                                             "id": "wamid.forged",
-                                            "timestamp": str(int(time.time())),
+                                            "timestamp": str(int(graph.now())),
                                             "type": "text",
                                             "text": {"body": "hallo"},
                                         }
@@ -330,8 +314,9 @@ async def test_handoff_relays_both_ways_with_files_and_closes(
         assert secret not in logged
 
 
+@any_date
 async def test_after_24_hours_the_answer_waits_for_the_parent_and_the_worker_is_told(
-    telegram: FakeTelegram, graph: FakeGraph, run_bot: Callable[[], Any], wall: WallClock
+    telegram: FakeTelegram, graph: FakeGraph, run_bot: Callable[[], Any], clock: Clock
 ) -> None:
     parent = "32470000105"
     async with run_bot():
@@ -343,7 +328,7 @@ async def test_after_24_hours_the_answer_waits_for_the_parent_and_the_worker_is_
         topic = max(telegram.topics)
         await telegram.wait_for_messages(STAFF, 1, thread_id=topic)
 
-        wall.offset = 25 * 3600  # the parent has been silent for a day
+        clock.now += timedelta(hours=25)  # the parent has been silent for a day
         telegram.group_text(STAFF, SAMIRA, "Bonjour, voici la réponse", thread_id=topic)
         telegram.group_text(STAFF, SAMIRA, "et encore une chose", thread_id=topic)
         (template,) = await graph.wait_for_messages(parent, 1)

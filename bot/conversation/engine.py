@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.conversation.buttons import (
     area_buttons,
     consent_buttons,
@@ -35,7 +33,6 @@ from bot.nlu.understand import NEEDS, Understander, Understanding
 from social_map.store import SocialMap
 
 log = logging.getLogger(__name__)
-BRUSSELS = ZoneInfo("Europe/Brussels")
 CONFIDENCE_THRESHOLD = 0.55
 MAX_SERVICES = 3
 MEDIA_KINDS = ("photo", "document", "voice")
@@ -65,23 +62,18 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__}{place}"
 
 
-def brussels_now() -> datetime:
-    return datetime.now(BRUSSELS)
-
-
 class Engine:
     def __init__(
         self,
         maps: MapProvider,
         understander: Understander,
         state: StateStore,
-        clock: Callable[[], datetime] = brussels_now,
         retention_days: int = 30,
     ) -> None:
         self.maps = maps
         self.understander = understander
         self.state = state
-        self.clock = clock
+        self.clock: Clock = state.clock  # the one clock (bot.clock) lives in the state store
         self.retention_days = retention_days  # for /privacy: see bot.retention
         self._schools: tuple[SocialMap, SchoolFinder] | None = None
 

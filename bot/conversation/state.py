@@ -12,8 +12,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+
+from bot.clock import Clock, local_day, system_clock, utc_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -117,11 +119,6 @@ CREATE TABLE IF NOT EXISTS seen_messages (
 """
 
 
-def utc_iso(moment: datetime) -> str:
-    """How every time is stored: UTC, to the second, so that text comparison is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
 @dataclass
 class ChatState:
     chat_key: str
@@ -139,9 +136,13 @@ class ChatState:
 
 
 class StateStore:
-    """SQLite-backed chat state. One connection, guarded by a lock; WAL for crash safety."""
+    """SQLite-backed chat state. One connection, guarded by a lock; WAL for crash safety.
 
-    def __init__(self, path: Path | str) -> None:
+    Every time it stamps comes from ``clock`` (:mod:`bot.clock`); the engine, the handoff desk
+    and the outbox built on this store use the same clock unless given one explicitly."""
+
+    def __init__(self, path: Path | str, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ class StateStore:
 
     def save(self, state: ChatState) -> None:
         data = asdict(state)
-        data["updated_at"] = utc_iso(datetime.now(UTC))
+        data["updated_at"] = utc_iso(self.clock())
         cols = ", ".join(data)
         marks = ", ".join(f":{k}" for k in data)
         updates = ", ".join(f"{k} = excluded.{k}" for k in data if k != "chat_key")
@@ -268,7 +269,7 @@ class StateStore:
         return counts
 
     def record_unmet_need(self, need: str, area: str | None, language: str) -> None:
-        day = datetime.now(UTC).date().isoformat()
+        day = local_day(self.clock()).isoformat()
         with self._lock:
             self._db.execute(
                 "INSERT INTO unmet_needs (day, need, area, language, count) VALUES (?, ?, ?, ?, 1) "
@@ -280,7 +281,7 @@ class StateStore:
         self, reason: str, need: str | None, area: str | None, language: str, urgent: bool
     ) -> None:
         """The anonymous trace of a handoff, kept for statistics after its rows are erased."""
-        day = datetime.now(UTC).date().isoformat()
+        day = local_day(self.clock()).isoformat()
         with self._lock:
             self._db.execute(
                 "INSERT INTO handoff_counts (day, reason, need, area, language, urgent, count) "
@@ -303,7 +304,7 @@ class StateStore:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
                 "VALUES (?, ?, ?, ?)",
-                (channel, message_id, utc_iso(datetime.now(UTC)), chat_key),
+                (channel, message_id, utc_iso(self.clock()), chat_key),
             )
         return cur.rowcount == 1
 
@@ -318,14 +319,14 @@ class StateStore:
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO seen_messages (channel, message_id, at, chat_key) "
                         "VALUES (?, ?, ?, ?)",
-                        (channel, message_id, utc_iso(datetime.now(UTC)), chat_key),
+                        (channel, message_id, utc_iso(self.clock()), chat_key),
                     )
                     if cur.rowcount != 1:
                         self._db.execute("ROLLBACK")
                         return 0
                 cur = self._db.execute(
                     "INSERT INTO inbox (chat_key, message, at) VALUES (?, ?, ?)",
-                    (chat_key, message, utc_iso(datetime.now(UTC))),
+                    (chat_key, message, utc_iso(self.clock())),
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")

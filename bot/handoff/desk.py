@@ -3,7 +3,8 @@ bridge worker has it, closes it, and makes sure no handoff is forgotten.
 
 It is channel-agnostic: messages for the staff group and for parents go into the outbox as
 platform-neutral actions, and each channel's sender turns them into API calls. Time comes from
-an injectable clock, so the 30-minute re-announcement and 2-hour escalation can be tested.
+the state store's one clock (:mod:`bot.clock`), so the 30-minute re-announcement and the 2-hour
+escalation can be tested at any date.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.conversation.buttons import next_buttons
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import HandoffRequest, Incoming, MediaRef, Reply
@@ -78,7 +80,6 @@ class HandoffDesk:
         self,
         state: StateStore,
         team: Team,
-        clock: Callable[[], datetime],
         *,
         staff_room: bool = True,
         school_names: Callable[[str], str | None] = lambda school_id: None,
@@ -87,7 +88,7 @@ class HandoffDesk:
         self.store = HandoffStore(state)
         self.outbox = Outbox(state)
         self.team = team
-        self.clock = clock
+        self.clock: Clock = state.clock  # the one clock (bot.clock) lives in the state store
         self.staff_room = staff_room  # False in the terminal chat: handoffs are only recorded
         self.school_names = school_names
 

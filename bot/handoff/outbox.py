@@ -16,9 +16,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.clock import utc_iso_ms
 from bot.conversation.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,14 @@ class Item:
 Deliver = Callable[[list[Item]], Awaitable[int]]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 class Outbox:
     def __init__(self, state: StateStore) -> None:
         self._db, self._lock = state.connection
+        self._clock = state.clock  # queue times, retry backoff: the bot's one clock
         self._wake: dict[str, asyncio.Event] = {}
+
+    def _now(self) -> str:
+        return utc_iso_ms(self._clock())
 
     def put(
         self,
@@ -72,7 +73,14 @@ class Outbox:
             self._db.execute(
                 "INSERT INTO outbox (lane, key, handoff_id, action, payload, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (lane, key, handoff_id, action, json.dumps(payload, ensure_ascii=False), _now()),
+                (
+                    lane,
+                    key,
+                    handoff_id,
+                    action,
+                    json.dumps(payload, ensure_ascii=False),
+                    self._now(),
+                ),
             )
         self.wake(lane)
 
@@ -82,7 +90,7 @@ class Outbox:
 
     def due(self, lane: str, limit: int = 500) -> dict[str, list[Item]]:
         """Pending items per key, oldest first, stopping at a key's first item still backing off."""
-        now = _now()
+        now = self._now()
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, lane, key, handoff_id, action, payload, attempts, not_before FROM outbox "
@@ -153,11 +161,11 @@ class Outbox:
     def postpone(self, item: Item) -> float:
         """Back off after a failure: 1, 2, 4... up to 60 seconds. Returns the delay."""
         delay = min(MAX_BACKOFF, 2.0**item.attempts)
-        not_before = datetime.now(UTC) + timedelta(seconds=delay)
+        not_before = self._clock() + timedelta(seconds=delay)
         with self._lock:
             self._db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?",
-                (not_before.isoformat(timespec="milliseconds"), item.id),
+                (utc_iso_ms(not_before), item.id),
             )
         return delay
 

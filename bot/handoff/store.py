@@ -6,7 +6,8 @@ import sqlite3
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from bot.conversation.state import StateStore, utc_iso
+from bot.clock import utc_iso
+from bot.conversation.state import StateStore
 
 OPEN = ("waiting", "active")
 

@@ -21,14 +21,25 @@ def nlu_group() -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for these inputs exists.")
 def train_cmd(force: bool) -> None:
     """Train the model unless one for the current config and data is cached."""
+    from bot.nlu.train_progress import train_with_progress
+
+    if force or training.latest_model() is None:
+        last = training.last_duration()
+        expected = f"about {last / 60:.0f} minutes" if last else "3 to 4 minutes on 2 cores"
+        click.echo(
+            f"==> Training the language model ({expected}; Rasa's log: {training.train_log_path()})"
+        )
     try:
-        result = training.train(force=force, quiet=True)
+        result = train_with_progress(force=force)
     except (FileNotFoundError, subprocess.CalledProcessError) as exc:
         raise click.ClickException(f"training failed: {exc}") from exc
     if result.trained:
-        click.echo(f"Trained {result.model.name} in {result.seconds:.0f} s.")
+        click.echo(f"    Trained {result.model.name} in {result.seconds / 60:.1f} minutes.")
     else:
-        click.echo(f"Model is up to date: {result.model.name} (nothing to train).")
+        click.echo(
+            f"==> Reusing the language model {result.model.name}: it was trained for this "
+            "config and data before."
+        )
 
 
 @nlu_group.command("serve")

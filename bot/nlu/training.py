@@ -8,14 +8,17 @@ checkout therefore starts in seconds instead of retraining.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.paths import NLU_PROJECT, nlu_models_dir
+from bot.paths import NLU_PROJECT, data_dir, nlu_models_dir
 
 NLU_VENV = NLU_PROJECT / ".venv"
 
@@ -59,7 +62,39 @@ def model_path_for(fp: str) -> Path:
     return nlu_models_dir() / f"nlu-{fp}.tar.gz"
 
 
-def train(project: Path = NLU_PROJECT, force: bool = False, quiet: bool = False) -> TrainResult:
+@dataclass(frozen=True)
+class TrainStep:
+    """Where a running ``rasa train nlu`` is, read from its log as it goes."""
+
+    component: str | None = None  # the pipeline component being trained
+    epoch: int = 0  # DIET's epochs done so far ...
+    epochs: int = 0  # ... of this many (0: not training epochs yet)
+
+
+Progress = Callable[[TrainStep], None]
+
+_COMPONENT = re.compile(r"Starting to train component '(\w+)'")
+_EPOCHS = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
+
+
+def parse_step(line: str, current: TrainStep) -> TrainStep | None:
+    """The new step if this line of Rasa's output shows progress, else None."""
+    if found := _EPOCHS.search(line):
+        done, total = int(found[1]), int(found[2])
+        if (done, total) != (current.epoch, current.epochs):
+            return TrainStep(current.component, done, total)
+        return None
+    if found := _COMPONENT.search(line):
+        return TrainStep(found[1])
+    return None
+
+
+def train(
+    project: Path = NLU_PROJECT,
+    force: bool = False,
+    quiet: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
     """Train ``project`` unless a model with the same fingerprint already exists."""
     fp = fingerprint(project)
     target = model_path_for(fp)
@@ -70,18 +105,29 @@ def train(project: Path = NLU_PROJECT, force: bool = False, quiet: bool = False)
         return TrainResult(target, trained=False, seconds=0.0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=nlu_models_dir()) as tmp:
-        produced = rasa_train(project / "data", Path(tmp), f"nlu-{fp}", project, quiet=quiet)
+        produced = rasa_train(
+            project / "data", Path(tmp), f"nlu-{fp}", project, quiet=quiet, progress=progress
+        )
         os.replace(produced, target)
     _prune(keep=target)
-    return TrainResult(target, trained=True, seconds=time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _remember_duration(seconds)
+    return TrainResult(target, trained=True, seconds=seconds)
 
 
 def rasa_train(
-    data: Path, out: Path, name: str, project: Path = NLU_PROJECT, quiet: bool = True
+    data: Path,
+    out: Path,
+    name: str,
+    project: Path = NLU_PROJECT,
+    quiet: bool = True,
+    progress: Progress | None = None,
 ) -> Path:
     """Run ``rasa train nlu`` on ``data`` with the project's config; return the model file.
 
-    The one place that calls Rasa's trainer: the cache above and the benchmarks use it.
+    The one place that calls Rasa's trainer: the cache above and the benchmarks use it. With
+    ``progress``, Rasa's own output goes to ``var/logs/nlu-train.log`` and each step it shows
+    (a component started, an epoch done) is passed to ``progress`` as it happens.
     """
     cmd = [
         str(rasa_executable()),
@@ -96,10 +142,59 @@ def rasa_train(
         "--fixed-model-name",
         name,
     ]
+    if progress is not None:
+        _train_with_progress(cmd, project, progress)
+        return out / f"{name}.tar.gz"
     if quiet:
         cmd.append("--quiet")
     subprocess.run(cmd, check=True, cwd=project, env=rasa_env(), capture_output=quiet)
     return out / f"{name}.tar.gz"
+
+
+def train_log_path() -> Path:
+    path = data_dir() / "logs" / "nlu-train.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _train_with_progress(cmd: list[str], project: Path, progress: Progress) -> None:
+    """Run Rasa at INFO level (its epoch bar only shows then), keep its output in a log file,
+    and report each step. Rasa's bar redraws with carriage returns, so lines end at either."""
+    env = rasa_env()
+    env["LOG_LEVEL"] = "INFO"
+    step = TrainStep()
+    with train_log_path().open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert proc.stdout is not None
+        pending = b""
+        while chunk := proc.stdout.read1(65536):
+            log.write(chunk)
+            pending += chunk
+            *lines, pending = re.split(rb"[\r\n]", pending)
+            for raw in lines:
+                if (new := parse_step(raw.decode("utf-8", "replace"), step)) is not None:
+                    step = new
+                    progress(step)
+            pending = pending[-4096:]  # a line without an end is never kept whole
+        code = proc.wait()
+    if code != 0:
+        raise subprocess.CalledProcessError(code, cmd[:3], output=f"see {train_log_path()}")
+
+
+def last_duration() -> float | None:
+    """How long the last training on this machine took (seconds), for an estimate."""
+    try:
+        data = json.loads((nlu_models_dir() / "last-training.json").read_text())
+        return float(data["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember_duration(seconds: float) -> None:
+    path = nlu_models_dir() / "last-training.json"
+    path.write_text(json.dumps({"seconds": round(seconds, 1)}))
 
 
 def latest_model(project: Path = NLU_PROJECT) -> Path | None:

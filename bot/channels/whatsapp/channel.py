@@ -16,9 +16,8 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -58,12 +57,9 @@ def valid_signature(body: bytes, header: str, secret: str) -> bool:
 
 
 class WhatsAppChannel:
-    def __init__(
-        self, config: WhatsAppConfig, app: Wegwijs, *, now: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, config: WhatsAppConfig, app: Wegwijs) -> None:
         self.config = config
         self.app = app
-        self.now = now
         self.graph = GraphClient(config.api_base_url, config.token, config.phone_number_id)
         self.files: dict[str, FileFetcher] = {}  # other channels' files, for workers' replies
         self.running = False
@@ -72,6 +68,10 @@ class WhatsAppChannel:
         # The last message time per chat, in memory only: after /forget erased the stored one,
         # the "everything is erased" confirmation must still go out inside the window.
         self._heard: OrderedDict[str, float] = OrderedDict()
+
+    def now(self) -> float:
+        """Unix time from the bot's one clock: Meta's timestamps and the window are in it."""
+        return self.app.clock().timestamp()
 
     async def start(self) -> None:
         self.running = True
