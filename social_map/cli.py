@@ -93,13 +93,21 @@ def _choice_check(value: str | None, allowed: tuple[str, ...], what: str, param:
         raise click.BadParameter(f'unknown {what} "{value}"{hint}', param_hint=param)
 
 
+TODAY_OPTION = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge how old last_verified is against this day (default: today in Leuven).",
+)
+
+
 @map_group.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-def check_command(path: Path | None) -> None:
+@TODAY_OPTION
+def check_command(path: Path | None, today: datetime | None) -> None:
     """Check the map files (default: social_map/data) and list every problem."""
     path = path or MAP_DATA_DIR
     try:
-        result = load_map(path)
+        result = load_map(path, today=today.date() if today else None)
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from error
     _echo_problems(result.problems)
@@ -111,12 +119,13 @@ def check_command(path: Path | None) -> None:
 @map_group.command("build")
 @click.option("--data", type=click.Path(path_type=Path), help="Map folder (social_map/data).")
 @click.option("--out", type=click.Path(path_type=Path), help="Database (var/social_map.db).")
-def build_command(data: Path | None, out: Path | None) -> None:
+@TODAY_OPTION
+def build_command(data: Path | None, out: Path | None, today: datetime | None) -> None:
     """Check the map and, when it has no errors, build the database the bot reads."""
     data = data or MAP_DATA_DIR
     out = out or map_db_path()
     try:
-        result = build_map(data, out)
+        result = build_map(data, out, today=today.date() if today else None)
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from error
     _echo_problems(result.problems)

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from e2e import CLOCK_STARTS, Clock
+from e2e import CLOCK_STARTS, Clock, map_checked_on
 
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
@@ -27,7 +27,7 @@ TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=BRUSSELS)
 @pytest.fixture(scope="session")
 def map_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("map") / "social_map.db"
-    build_map(MAP_DATA_DIR, path)
+    build_map(MAP_DATA_DIR, path, today=map_checked_on())
     return path
 
 

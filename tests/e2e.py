@@ -1,8 +1,10 @@
 """What the end-to-end suites share: the staff group and bridge workers of the sample workers
-file, the bot's controllable clock, and small readers of what the fake platforms received."""
+file, the bot's controllable clock and the dates tests judge by, and small readers of what the
+fake platforms received."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.paths import MAP_DATA_DIR
 from fakes.graph_api import FakeGraph
 from fakes.telegram_api import FakeTelegram
 from social_map.holidays import public_holidays, school_holiday_on
@@ -142,3 +145,14 @@ async def wa_until(
         if check(message):
             return message
     raise AssertionError("no such message")
+
+
+def map_checked_on() -> date:
+    """The day the real map is judged against in tests: the newest ``last_verified`` in it, so
+    that neither "checked too long ago" nor "a date in the future" depends on the wall clock."""
+    days = re.findall(
+        r"^last_verified:\s*(\d{4}-\d{2}-\d{2})",
+        "\n".join(p.read_text(encoding="utf-8") for p in MAP_DATA_DIR.glob("*.yml")),
+        flags=re.MULTILINE,
+    )
+    return max(date.fromisoformat(day) for day in days)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from click.testing import CliRunner
-from e2e import SAMIRA, STAFF, Clock, buttons, text_of, until
+from e2e import SAMIRA, STAFF, Clock, buttons, map_checked_on, text_of, until
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -548,8 +548,9 @@ async def test_parent_replies_wait_out_5xx_and_429_in_order_and_once(
 
 def build(data: Path, out: Path) -> tuple[int, str]:
     """``wegwijs map build --data ... --out ...``, the command editors run."""
+    today = map_checked_on().isoformat()  # not the wall clock: the suite runs on any date
     result = CliRunner().invoke(
-        wegwijs_cli, ["map", "build", "--data", str(data), "--out", str(out)]
+        wegwijs_cli, ["map", "build", "--today", today, "--data", str(data), "--out", str(out)]
     )
     return result.exit_code, result.output
 

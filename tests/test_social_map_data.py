@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e import map_checked_on
 
 from bot.paths import MAP_DATA_DIR, PROJECT_ROOT
 from social_map.build import build_map
@@ -49,7 +50,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def social_map(tmp_path_factory: pytest.TempPathFactory) -> SocialMap:
     db = tmp_path_factory.mktemp("real") / "social_map.db"
-    result = build_map(MAP_DATA_DIR, db)
+    result = build_map(MAP_DATA_DIR, db, today=map_checked_on())
     assert result.built, "\n".join(str(p) for p in result.errors)
     opened = SocialMap.open(db)
     yield opened
@@ -58,7 +59,10 @@ def social_map(tmp_path_factory: pytest.TempPathFactory) -> SocialMap:
 
 def test_map_check_reports_no_errors() -> None:
     completed = subprocess.run(
-        [str(Path(sys.executable).parent / "wegwijs"), "map", "check", "social_map/data"],
+        [
+            str(Path(sys.executable).parent / "wegwijs"),
+            *("map", "check", "--today", map_checked_on().isoformat(), "social_map/data"),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -79,7 +83,7 @@ def test_every_need_is_served(social_map: SocialMap) -> None:
 
 
 def test_required_services_exist() -> None:
-    ids = {record["id"] for record in load_map(MAP_DATA_DIR).services}
+    ids = {record["id"] for record in load_map(MAP_DATA_DIR, today=map_checked_on()).services}
     assert sorted(set(REQUIRED_IDS) - ids) == []
 
 
