@@ -45,7 +45,7 @@ $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
 locales: $(VENV)/.installed $(MO_FILES)
 
 locales/%.mo: locales/%.po
-	@$(BIN)/pybabel compile -q -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) -o $@ -i $<
+	@$(BIN)/pybabel -q compile -D wegwijs -d locales -l $(word 2,$(subst /, ,$<)) -o $@ -i $<
 
 map: $(VENV)/.installed
 	@echo "==> Building the social map (a few seconds)"
