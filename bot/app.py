@@ -12,6 +12,7 @@ from bot.clock import Clock, system_clock
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
+from bot.followup.checkback import CheckBackPolicy, CheckBacks, ask_due
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.workers import SAMPLE_FILE, Team, load_team, workers_file
 from bot.nlu import language
@@ -41,6 +42,21 @@ class Wegwijs:
         """Delete what has been kept long enough (see :mod:`bot.retention`)."""
         purge(self.state, self.desk, self.retention, self.clock())
 
+    def ask_checkbacks(self) -> int:
+        """Queue the check-back questions that are due (see :mod:`bot.followup.checkback`)."""
+
+        def name_of(service_id: str) -> str | None:
+            found = self.maps.current().get(service_id)
+            return found.name if found else None
+
+        def send(chat_key: str, action: str, payload: dict[str, object]) -> None:
+            self.desk.outbox.put("parent", chat_key, action, payload)
+
+        def in_handoff(chat_key: str) -> bool:
+            return self.desk.open_for(chat_key) is not None
+
+        return ask_due(self.engine.checkbacks, send, name_of, in_handoff)
+
 
 def team_or_sample(required: bool) -> Team:
     """The configured bridge workers; the sample file only for a local try-out."""
@@ -68,13 +84,15 @@ async def wegwijs(
     clock: Clock = system_clock,
     nlu_timeout: float = 1.0,
     retention: Retention | None = None,
+    checkback_policy: CheckBackPolicy | None = None,
 ) -> AsyncIterator[Wegwijs]:
     retention = retention or Retention.from_env()
     language.warm_up()
     client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
     maps = MapProvider(map_path or map_db_path())
     state = StateStore(state_path or state_db_path(), clock)  # the one clock, for everything
-    engine = Engine(maps, Understander(client), state, retention.days)
+    checkbacks = CheckBacks(state, checkback_policy or CheckBackPolicy.from_env())
+    engine = Engine(maps, Understander(client), state, retention.days, checkbacks)
 
     def school_name(school_id: str) -> str | None:
         found = maps.current().get(school_id)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import click
 
+from bot.followup.checkback import CheckBackError, CheckBackPolicy
 from bot.logs import LogFormatError
 from bot.logs import configure as configure_logging
 from bot.nlu.cli import nlu_group
@@ -36,9 +37,10 @@ def chat() -> None:
 
     try:
         Retention.from_env()  # a wrong setting is reported before the slow start
+        CheckBackPolicy.from_env()
         with _language_model() as url:
             asyncio.run(_chat(url))
-    except (RasaStartError, RetentionError) as exc:
+    except (CheckBackError, RasaStartError, RetentionError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -151,6 +153,7 @@ def serve(host: str, port: int) -> None:
     try:
         configure_logging(logging.INFO)
         Retention.from_env()
+        CheckBackPolicy.from_env()
         telegram = TelegramConfig.from_env()
         whatsapp = WhatsAppConfig.from_env()
         if telegram is None and whatsapp is None:
@@ -170,6 +173,7 @@ def serve(host: str, port: int) -> None:
         with _language_model() as url:
             asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
     except (
+        CheckBackError,
         LogFormatError,
         RasaStartError,
         RetentionError,

@@ -22,6 +22,7 @@ from bot.conversation.engine import Engine
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import Incoming, MediaRef, Outcome, Reply
 from bot.conversation.text import clean
+from bot.followup.checkback import OFFER_YES
 from bot.handoff import parent_texts
 from bot.handoff.desk import HandoffDesk, RecentItem
 
@@ -68,6 +69,10 @@ def _from_json(raw: str) -> Incoming:
     data = json.loads(raw)
     media = data.pop("media", None)
     return Incoming(**data, media=MediaRef(**media) if media else None)
+
+
+def _is_checkback_offer(reply: Reply) -> bool:
+    return any(b.payload == OFFER_YES for row in reply.buttons for b in row)
 
 
 def _command(msg: Incoming) -> str | None:
@@ -162,8 +167,9 @@ class Router:
         if msg.kind == "button":
             return
         self.recent.add(msg.chat_key, RecentItem(now, "parent", msg.kind, msg.text, msg.media))
-        if outcome.replies:
-            first = outcome.replies[-1].text.splitlines()[0]
+        answers = [r for r in outcome.replies if not _is_checkback_offer(r)]
+        if answers:
+            first = answers[-1].text.splitlines()[0]
             said = f"{first[:160]}" + (
                 f" [{', '.join(outcome.services)}]" if outcome.services else ""
             )

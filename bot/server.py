@@ -22,6 +22,7 @@ from bot.retention import PURGE_EVERY
 
 log = logging.getLogger(__name__)
 TICK_EVERY = 30.0  # seconds between checks for handoffs to announce again or escalate
+CHECKBACK_EVERY = 60.0  # seconds between looks for check-back questions that are due
 
 
 class BotServer:
@@ -34,6 +35,7 @@ class BotServer:
         tick_every: float = TICK_EVERY,
         outbox_idle: float = 1.0,
         purge_every: float = PURGE_EVERY,
+        checkback_every: float = CHECKBACK_EVERY,
     ) -> None:
         from bot.channels.telegram.channel import TelegramChannel
         from bot.channels.whatsapp.channel import WhatsAppChannel
@@ -44,6 +46,7 @@ class BotServer:
         self.tick_every = tick_every
         self.outbox_idle = outbox_idle
         self.purge_every = purge_every
+        self.checkback_every = checkback_every
         self.parent_senders: dict[str, Deliver] = {}
         if self.telegram is not None:
             self.parent_senders["telegram"] = self.telegram.deliver_to_parent
@@ -76,6 +79,11 @@ class BotServer:
             # wait first: wegwijs() purged at start-up already
             asyncio.create_task(
                 self._every(self.purge_every, self.app.purge, "retention purge", wait_first=True)
+            )
+        )
+        self._tasks.append(
+            asyncio.create_task(
+                self._every(self.checkback_every, self.app.ask_checkbacks, "check-backs")
             )
         )
         if self.telegram is not None and self.telegram.staff is not None:
@@ -117,7 +125,7 @@ class BotServer:
         return await sender(items)
 
     async def _every(
-        self, seconds: float, job: Callable[[], None], what: str, *, wait_first: bool = False
+        self, seconds: float, job: Callable[[], object], what: str, *, wait_first: bool = False
     ) -> None:
         """Run ``job`` every ``seconds`` (now first, unless ``wait_first``); a failure is
         logged, never fatal."""

@@ -185,6 +185,7 @@ async def test_killed_mid_conversation_each_reply_once_in_order_and_state_kept(
     asked = await until(fake, parent, lambda m: "area:heverlee" in buttons(m))
     fake.press(parent, asked, "area:heverlee")
     await until(fake, parent, lambda m: "handoff:offer" in buttons(m))
+    await until(fake, parent, lambda m: "checkback:plan" in buttons(m))  # asked once per chat
     before = len(fake.sent(parent))
 
     # Telegram's sendMessage is down for this parent, and the bot will never get to confirm

@@ -41,3 +41,13 @@ def consent_buttons(t: Lang) -> Keyboard:
             Button(t._("No, thank you"), "handoff:no"),
         ),
     )
+
+
+def helped_buttons(t: Lang, handoff_id: int) -> Keyboard:
+    """One tap after a handoff closed: did it help? (counted anonymously, once)."""
+    return (
+        (
+            Button(t._("👍 It helped"), f"helped:yes:{handoff_id}"),
+            Button(t._("👎 It did not help"), f"helped:no:{handoff_id}"),
+        ),
+    )

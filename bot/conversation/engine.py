@@ -28,6 +28,8 @@ from bot.conversation.schools import SchoolFinder
 from bot.conversation.state import ChatState, StateStore
 from bot.conversation.text import clean, has_words
 from bot.conversation.vocabulary import AREA_LABELS, LANGUAGE_BUTTONS, NEED_LABELS
+from bot.followup import checkback
+from bot.followup.checkback import CheckBacks
 from bot.nlu.crisis import CrisisMatch
 from bot.nlu.understand import NEEDS, Understander, Understanding
 from social_map.store import SocialMap
@@ -69,10 +71,12 @@ class Engine:
         understander: Understander,
         state: StateStore,
         retention_days: int = 30,
+        checkbacks: CheckBacks | None = None,
     ) -> None:
         self.maps = maps
         self.understander = understander
         self.state = state
+        self.checkbacks = checkbacks or CheckBacks(state)
         self.clock: Clock = state.clock  # the one clock (bot.clock) lives in the state store
         self.retention_days = retention_days  # for /privacy: see bot.retention
         self._schools: tuple[SocialMap, SchoolFinder] | None = None
@@ -226,6 +230,10 @@ class Engine:
             t._("Do you have another question, or do you want to talk to a bridge worker?")
         )
         outcome.replies.append(Reply("\n\n".join(parts), next_buttons(t)))
+        state.last_services = ",".join(outcome.services)
+        if self.checkbacks.enabled and not state.checkback_offered:
+            state.checkback_offered = True  # asked once per chat: no means no
+            outcome.replies.append(checkback.offer(t, self.checkbacks.policy.days))
         return outcome
 
     def _depends_on_area(self, need: str) -> bool:
@@ -355,6 +363,13 @@ class Engine:
             outcome.replies.append(
                 Reply(t._("Thank you. What can I help you with?"), menu_buttons(t))
             )
+        elif kind == "checkback":
+            return self._checkback(value, t, state, outcome)
+        elif kind == "helped":
+            answer, _, handoff_id = value.partition(":")
+            if answer in ("yes", "no") and handoff_id.isdigit() and len(handoff_id) < 19:
+                self.state.count_helped(int(handoff_id), state.chat_key, answer)
+            outcome.replies.append(Reply(t._("Thank you for telling us."), next_buttons(t)))
         elif kind == "handoff" and value == "offer":
             return self._offer_handoff(t, state, outcome)
         elif kind == "handoff" and value == "yes":
@@ -375,6 +390,43 @@ class Engine:
             outcome.replies.append(
                 Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t))
             )
+        return outcome
+
+    def _checkback(self, value: str, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        """The parent's answer to "may I ask you later?" or to the question itself."""
+        if value in ("plan", "skip"):
+            services = [s for s in (state.last_services or "").split(",") if s]
+            if value == "plan" and services and self.checkbacks.enabled:
+                self.checkbacks.plan(state.chat_key, t.code, services)
+                days = self.checkbacks.policy.days
+                text = t.ngettext(
+                    "Thank you. I will ask you in {n} day.",
+                    "Thank you. I will ask you in {n} days.",
+                    days,
+                ).format(n=days)
+            else:
+                text = t._("All right, I will not ask.")
+            outcome.replies.append(Reply(text, next_buttons(t)))
+            return outcome
+        answer, _, number = value.partition(":")
+        counted = None
+        if number.isdigit() and len(number) < 19:  # an id, not a 30-digit forgery
+            counted = self.checkbacks.answer(int(number), state.chat_key, answer)
+        if counted is None:
+            outcome.replies.append(Reply(t._("Thank you, I have your answer."), next_buttons(t)))
+            return outcome
+        if answer == "person":
+            return self._ask_consent(
+                t,
+                state,
+                outcome,
+                "checkback",
+                t._(
+                    "A bridge worker can look at it with you. May I pass your question on to a "
+                    "bridge worker?"
+                ),
+            )
+        outcome.replies.append(Reply(checkback.thanks(t, answer), next_buttons(t)))
         return outcome
 
     def _consented(self, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:

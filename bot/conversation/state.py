@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS chats (
     failures INTEGER NOT NULL DEFAULT 0,
     greeted INTEGER NOT NULL DEFAULT 0,
     handoff_reason TEXT,
+    last_services TEXT,         -- the ids of the services suggested last (for a check-back)
+    checkback_offered INTEGER NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS unmet_needs (
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS handoffs (
     announced_at TEXT,
     escalated_at TEXT,
     picked_up_at TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    helped TEXT                 -- the parent's one tap after close (yes, no): counted once
 );
 CREATE INDEX IF NOT EXISTS handoffs_chat ON handoffs (chat_key, status);
 CREATE INDEX IF NOT EXISTS handoffs_topic ON handoffs (topic_id);
@@ -109,6 +112,28 @@ CREATE TABLE IF NOT EXISTS inbox (
     message TEXT NOT NULL,                 -- again at the next start, then deleted (JSON)
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkbacks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- "may I ask in a few days whether it worked out?"
+    chat_key TEXT NOT NULL UNIQUE,         -- the parent said yes: one planned check per chat
+    language TEXT NOT NULL,
+    services TEXT NOT NULL,                -- JSON list of the social map ids the bot suggested
+    created_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    asked_at TEXT                          -- the question went out; the row goes with the answer
+);
+CREATE TABLE IF NOT EXISTS checkback_answers (
+    day TEXT NOT NULL,          -- anonymous: per service, did parents reach it (bot.followup)
+    service TEXT NOT NULL,
+    answer TEXT NOT NULL,       -- reached, not_yet, person
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, service, answer)
+);
+CREATE TABLE IF NOT EXISTS helped_counts (
+    day TEXT NOT NULL,          -- anonymous: after a handoff closed, did it help? (one tap)
+    answer TEXT NOT NULL,       -- yes, no
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, answer)
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
     message_id TEXT NOT NULL,   -- the platform's id: it can contain the chat id or phone number
@@ -133,6 +158,8 @@ class ChatState:
     failures: int = 0
     greeted: bool = False
     handoff_reason: str | None = None  # why a person was offered: human_request, crisis, media...
+    last_services: str | None = None  # comma-separated map ids of the last services suggested
+    checkback_offered: bool = False  # the bot asked once whether it may check back
 
 
 class StateStore:
@@ -161,6 +188,14 @@ class StateStore:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(chats)")}
         if "handoff_reason" not in have:
             self._db.execute("ALTER TABLE chats ADD COLUMN handoff_reason TEXT")
+        if "last_services" not in have:
+            self._db.execute("ALTER TABLE chats ADD COLUMN last_services TEXT")
+            self._db.execute(
+                "ALTER TABLE chats ADD COLUMN checkback_offered INTEGER NOT NULL DEFAULT 0"
+            )
+        handoffs = {row[1] for row in self._db.execute("PRAGMA table_info(handoffs)")}
+        if "helped" not in handoffs:
+            self._db.execute("ALTER TABLE handoffs ADD COLUMN helped TEXT")
         seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
         if "chat_key" not in seen:
             self._db.execute(
@@ -174,7 +209,7 @@ class StateStore:
             return None
         names = {f.name for f in fields(ChatState)}
         values = {k: row[k] for k in row.keys() if k in names}  # noqa: SIM118 - a Row is no dict
-        for flag in ("area_asked", "greeted"):
+        for flag in ("area_asked", "greeted", "checkback_offered"):
             values[flag] = bool(values[flag])
         if values["consent"] is not None:
             values["consent"] = bool(values["consent"])
@@ -214,6 +249,7 @@ class StateStore:
             self._db.execute("DELETE FROM handoffs WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM chats WHERE chat_key = ?", (chat_key,))
             self._db.execute("DELETE FROM contact_windows WHERE chat_key = ?", (chat_key,))
+            self._db.execute("DELETE FROM checkbacks WHERE chat_key = ?", (chat_key,))
             self._db.execute("COMMIT")
 
     def purge(
@@ -254,6 +290,10 @@ class StateStore:
                     "(SELECT chat_key FROM handoffs WHERE status IN ('waiting', 'active'))",
                     (idle,),
                 ).rowcount
+                # A check planned (or asked) before the cutoff is dropped unanswered.
+                counts["planned check-backs"] = self._db.execute(
+                    "DELETE FROM checkbacks WHERE created_at < ?", (idle,)
+                ).rowcount
                 counts["message ids"] = self._db.execute(
                     "DELETE FROM seen_messages WHERE at < ?", (utc_iso(seen_before),)
                 ).rowcount
@@ -289,6 +329,30 @@ class StateStore:
                 "urgent) DO UPDATE SET count = count + 1",
                 (day, reason, need or "", area or "", language, int(urgent)),
             )
+
+    def count_helped(self, handoff_id: int, chat_key: str, answer: str) -> bool:
+        """The parent's one tap after a handoff closed: counted once per handoff, anonymously.
+        False when it was given already (a double tap) or the handoff is not theirs."""
+        day = local_day(self.clock()).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                cur = self._db.execute(
+                    "UPDATE handoffs SET helped = ? WHERE id = ? AND chat_key = ? "
+                    "AND status = 'closed' AND helped IS NULL",
+                    (answer, handoff_id, chat_key),
+                )
+                if cur.rowcount == 1:
+                    self._db.execute(
+                        "INSERT INTO helped_counts (day, answer, count) VALUES (?, ?, 1) "
+                        "ON CONFLICT(day, answer) DO UPDATE SET count = count + 1",
+                        (day, answer),
+                    )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return cur.rowcount == 1
 
     def handoffs(self, chat_key: str) -> int:
         """How many of this chat's questions went to a bridge worker (their messages are kept)."""

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.conversation.buttons import next_buttons
+from bot.conversation.buttons import helped_buttons, next_buttons
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import HandoffRequest, Incoming, MediaRef, Reply
 from bot.conversation.state import StateStore
@@ -336,7 +336,10 @@ class HandoffDesk:
         log.info("handoff %d closed", handoff_id)
         self.outbox.put(STAFF, STAFF, "closed", {"text": staff_texts.closed(worker)}, handoff_id)
         t = Lang(handoff.language)
-        reply = Reply(parent_texts.closed(t, worker.first_name), next_buttons(t))
+        reply = Reply(
+            parent_texts.closed(t, worker.first_name),
+            helped_buttons(t, handoff_id) + next_buttons(t),
+        )
         self.send_to_parent(handoff.chat_key, reply, handoff_id)
         return StaffAnswer(True, f"Vraag #{handoff_id} is afgesloten.")
 

@@ -19,6 +19,7 @@ REASONS = {
     "media": "stuurde een foto, document of spraakbericht",
     "not_understood": "de bot begreep de vraag twee keer niet",
     "unmet_need": "de sociale kaart heeft hier geen dienst voor",
+    "checkback": "de bot vroeg na enkele dagen of het lukte; de ouder wil graag een persoon",
 }
 CHANNELS = {"telegram": "Telegram", "whatsapp": "WhatsApp", "terminal": "terminal"}
 SENDERS = {"parent": "👤", "bot": "🤖", "worker": "🧑‍💼"}

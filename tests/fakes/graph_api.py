@@ -209,7 +209,10 @@ class FakeGraph:
         self.templates = (
             templates
             if templates is not None
-            else {"wegwijs_answer_waiting": {"nl", "fr", "ar", "en"}}
+            else {
+                "wegwijs_answer_waiting": {"nl", "fr", "ar", "en"},
+                "wegwijs_checkback": {"nl", "fr", "ar", "en"},
+            }
         )
         self.now, self.verify_token, self.waba_id = now, verify_token, waba_id
         self.url = ""
@@ -451,6 +454,17 @@ class FakeGraph:
                 "(#132001) Template name does not exist in the translation",
                 f"template name ({name}) does not exist in {code}",
             )
+        for component in template.get("components") or []:
+            if _dict(component, "template.components[]").get("type") != "button":
+                continue
+            if component.get("sub_type") != "quick_reply" or not str(
+                component.get("index", "")
+            ).isdigit():
+                raise _invalid("a template button needs sub_type quick_reply and an index")
+            (parameter,) = component.get("parameters") or [{}]
+            if parameter.get("type") != "payload":
+                raise _invalid("a quick-reply button's parameter must be a payload")
+            _text(parameter.get("payload"), "button payload", 1, 256)
 
     def _check_media(self, kind: str, media: JSONDict) -> None:
         if ("id" in media) == ("link" in media):
@@ -693,6 +707,19 @@ class FakeGraph:
         context = self._context(wa_id, templates[-1]) if templates else {}
         button = {"text": text, "payload": payload or text}
         return await self._inbound(wa_id, {**context, "type": "button", "button": button})
+
+    async def parent_template_button(self, wa_id: str, index: int) -> Delivery:
+        """The user taps quick-reply button ``index`` of the last template sent to them: the
+        webhook carries the payload the business set for that button when it sent it."""
+        (template,) = self.templates_sent(wa_id)[-1:]
+        buttons = [
+            c
+            for c in template["template"].get("components") or []
+            if c.get("type") == "button" and c.get("index") == str(index)
+        ]
+        (button,) = buttons
+        payload = button["parameters"][0]["payload"]
+        return await self.parent_template_reply(wa_id, f"button {index}", payload)
 
     async def parent_media(
         self,

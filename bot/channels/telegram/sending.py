@@ -102,7 +102,7 @@ async def deliver_to_parent(bot: Bot, items: list[Item]) -> int:
     payload = item.payload
     chat_id = int(payload["chat_id"])
     try:
-        if item.action == "reply":
+        if item.action in ("reply", "checkback"):  # a check-back is a reply with buttons here
             await send_text(bot, chat_id, payload["text"], payload.get("buttons"))
         elif item.action == "media":
             media = MediaRef(**payload["media"])

@@ -31,6 +31,7 @@ from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.channels.whatsapp.convert import (
     CHANNEL,
     Message,
+    checkback_template,
     inbound,
     media_message,
     reply_messages,
@@ -163,6 +164,8 @@ class WhatsAppChannel:
         item = items[0]
         chat_key = item.key
         to = str(item.payload["chat_id"])
+        if item.action == "checkback" and not self.window_open(chat_key):
+            return await self._checkback_template(item, chat_key, to)
         if not self.window_open(chat_key):
             await self._hold(item, chat_key, to)
         try:
@@ -195,7 +198,7 @@ class WhatsAppChannel:
     async def _messages(self, item: Item, chat_key: str) -> list[Message]:
         payload = item.payload
         language = self.app.state.language_of(chat_key) or "nl"
-        if item.action == "reply":
+        if item.action in ("reply", "checkback"):
             choices = [(label, data) for row in payload.get("buttons") or [] for label, data in row]
             return reply_messages(payload["text"], choices, Lang(language))
         if item.action == "media":
@@ -224,6 +227,24 @@ class WhatsAppChannel:
         if fetch is None:
             raise RuntimeError(f"cannot fetch files from {media.channel} now")  # kept, retried
         return await fetch(media)
+
+    async def _checkback_template(self, item: Item, chat_key: str, to: str) -> int:
+        """A check-back due outside the 24-hour window goes as its approved template; it is
+        not held (it is the bot's own question, and waits for nobody)."""
+        language = self.app.state.language_of(chat_key) or "nl"
+        language = language if language in TEMPLATE_LANGUAGES else "nl"
+        payloads = [data for row in item.payload.get("buttons") or [] for _label, data in row]
+        message = checkback_template(
+            self.config.checkback_template, language, str(item.payload["services"]), payloads
+        )
+        try:
+            await self.graph.send({"to": to, **message})
+        except GraphError as error:
+            if not error.retryable:
+                log.warning("whatsapp: the check-back template was refused (%s)", error)
+                raise Undeliverable(str(error)) from error
+            raise
+        return 1
 
     async def _hold(self, item: Item, chat_key: str, to: str) -> None:
         """Outside the 24-hour window: send the template once, tell the worker, hold the item."""

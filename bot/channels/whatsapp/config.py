@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 DEFAULT_API = "https://graph.facebook.com/v23.0"
 DEFAULT_TEMPLATE = "wegwijs_answer_waiting"
+DEFAULT_CHECKBACK_TEMPLATE = "wegwijs_checkback"
 
 
 class WhatsAppConfigError(ValueError):
@@ -21,6 +22,7 @@ class WhatsAppConfig:
     verify_token: str  # our answer to Meta's one-time webhook verification
     api_base_url: str = DEFAULT_API
     template_name: str = DEFAULT_TEMPLATE  # "you have an answer", for after the 24-hour window
+    checkback_template: str = DEFAULT_CHECKBACK_TEMPLATE  # "did you reach ...?", the same
 
     def __repr__(self) -> str:  # never print the secrets, e.g. in a traceback
         return (
@@ -50,4 +52,6 @@ class WhatsAppConfig:
             verify_token=values["WHATSAPP_VERIFY_TOKEN"],
             api_base_url=os.environ.get("WHATSAPP_API_BASE_URL", "").strip() or DEFAULT_API,
             template_name=os.environ.get("WHATSAPP_TEMPLATE_NAME", "").strip() or DEFAULT_TEMPLATE,
+            checkback_template=os.environ.get("WHATSAPP_CHECKBACK_TEMPLATE", "").strip()
+            or DEFAULT_CHECKBACK_TEMPLATE,
         )

@@ -73,6 +73,9 @@ def inbound(raw: dict[str, Any]) -> Inbound | None:
         reply = body.get("button_reply") or body.get("list_reply") or {}
         return make("button", str(reply.get("title", "")), payload=str(reply.get("id", "")))
     if kind == "button":  # the quick-reply button of a template message
+        payload = str(body.get("payload") or "")
+        if payload.startswith("checkback:"):  # the check-back template: answer like a button
+            return make("button", str(body.get("text", "")), payload=payload)
         return Inbound(wa_id, at, None, nudge=True)
     if kind in MEDIA and body.get("id"):
         our_kind, media_kind = MEDIA[kind]
@@ -208,5 +211,30 @@ def template_message(name: str, language: str, worker: str) -> Message:
             "name": name,
             "language": {"code": language},
             "components": [{"type": "body", "parameters": [{"type": "text", "text": worker}]}],
+        },
+    }
+
+
+def checkback_template(name: str, language: str, services: str, payloads: list[str]) -> Message:
+    """The approved "did you reach ...?" template: the services as its one parameter and our
+    answers as the payloads of its quick-reply buttons (their labels are in the template)."""
+    buttons = [
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": str(index),
+            "parameters": [{"type": "payload", "payload": payload}],
+        }
+        for index, payload in enumerate(payloads)
+    ]
+    return {
+        "type": "template",
+        "template": {
+            "name": name,
+            "language": {"code": language},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": services[:1000]}]},
+                *buttons,
+            ],
         },
     }

@@ -1,0 +1,1 @@
+"""Following up: checking back with parents after the bot suggested services."""
