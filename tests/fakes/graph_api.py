@@ -457,9 +457,10 @@ class FakeGraph:
         for component in template.get("components") or []:
             if _dict(component, "template.components[]").get("type") != "button":
                 continue
-            if component.get("sub_type") != "quick_reply" or not str(
-                component.get("index", "")
-            ).isdigit():
+            if (
+                component.get("sub_type") != "quick_reply"
+                or not str(component.get("index", "")).isdigit()
+            ):
                 raise _invalid("a template button needs sub_type quick_reply and an index")
             (parameter,) = component.get("parameters") or [{}]
             if parameter.get("type") != "payload":
