@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from bot.desk.cli import desk_group
 from bot.logs import LogFormatError
 from bot.logs import configure as configure_logging
 from bot.nlu.cli import nlu_group
@@ -25,6 +26,7 @@ def main() -> None:
 
 main.add_command(map_group)
 main.add_command(nlu_group)
+main.add_command(desk_group)
 
 
 @main.command()
@@ -117,6 +119,7 @@ def serve(host: str, port: int) -> None:
 
     from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
     from bot.channels.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
+    from bot.desk.auth import DeskConfigError, DeskSettings
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError, nlu_endpoint
 
@@ -130,18 +133,21 @@ def serve(host: str, port: int) -> None:
                 "No channel configured: set TELEGRAM_BOT_TOKEN and/or WHATSAPP_TOKEN (see "
                 "docs/operators.md), or use `wegwijs chat` for the terminal chat."
             )
-        if telegram is None or telegram.staff_chat_id is None:
+        desk = DeskSettings.from_env()
+        staff_room = telegram is not None and telegram.staff_chat_id is not None
+        if not staff_room:
             click.echo(
-                "Warning: TELEGRAM_STAFF_CHAT_ID is not set, so handed-off questions wait in "
-                "the outbox until the bridge workers' staff group is configured.",
+                "Note: TELEGRAM_STAFF_CHAT_ID is not set, so bridge workers see handed-off "
+                "questions in the desk only (/desk; set passwords with `wegwijs desk passwd`).",
                 err=True,
             )
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
         with nlu_endpoint() as url:
-            asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
+            asyncio.run(_serve(url, telegram, whatsapp, team, host, port, staff_room, desk))
     except (
+        DeskConfigError,
         LogFormatError,
         RasaStartError,
         RetentionError,
@@ -157,7 +163,14 @@ def serve(host: str, port: int) -> None:
 
 
 async def _serve(
-    url: str, telegram: object, whatsapp: object, team: object, host: str, port: int
+    url: str,
+    telegram: object,
+    whatsapp: object,
+    team: object,
+    host: str,
+    port: int,
+    staff_room: bool,
+    desk: object,
 ) -> None:
     import uvicorn
 
@@ -165,15 +178,16 @@ async def _serve(
     from bot.server import BotServer
 
     async with (
-        wegwijs(url, team=team, staff_room=True) as app,  # type: ignore[arg-type]
-        BotServer(app, telegram, whatsapp) as server,  # type: ignore[arg-type]
+        wegwijs(url, team=team, staff_room=staff_room) as app,  # type: ignore[arg-type]
+        BotServer(app, telegram, whatsapp, desk=desk) as server,  # type: ignore[arg-type]
     ):
         config = uvicorn.Config(
             server.asgi(), host=host, port=port, log_level="warning", log_config=None
         )
         click.echo(
             f"Wegwijs is running: channels {', '.join(server.channels)}; "
-            f"health on http://{host}:{port}/healthz. Ctrl-C stops it."
+            f"health on http://{host}:{port}/healthz; the desk on http://{host}:{port}/desk/. "
+            "Ctrl-C stops it."
         )
         await uvicorn.Server(config).serve()
 
