@@ -368,8 +368,7 @@ class StateStore:
                         f"DELETE FROM {table} WHERE handoff_id IN ({marks})", handoff_ids
                     )
                 counts["registration links"] = self._db.execute(
-                    "UPDATE registrations SET handoff_id = NULL "
-                    f"WHERE handoff_id IN ({marks})",
+                    f"UPDATE registrations SET handoff_id = NULL WHERE handoff_id IN ({marks})",
                     handoff_ids,
                 ).rowcount
                 counts["queued messages"] = self._db.execute(

@@ -73,9 +73,7 @@ class DeskSettings:
         return cls(
             idle=timedelta(minutes=_int_env("WEGWIJS_DESK_IDLE_MINUTES", 120, 5)),
             lifetime=timedelta(hours=_int_env("WEGWIJS_DESK_SESSION_HOURS", 12, 1)),
-            secure_cookie=None
-            if secure in ("", "auto")
-            else secure in ("1", "true", "yes"),
+            secure_cookie=None if secure in ("", "auto") else secure in ("1", "true", "yes"),
             max_upload=_int_env("WEGWIJS_DESK_MAX_UPLOAD_MB", 16, 1) * 1024 * 1024,
             poll_seconds=float(_int_env("WEGWIJS_DESK_POLL_SECONDS", 5, 1)),
             secret=os.environ.get("WEGWIJS_DESK_SECRET", "").strip() or None,
@@ -223,7 +221,6 @@ class Sessions:
             ).rowcount
 
 
-
 def purge_sessions(state: StateStore, now: datetime, settings: DeskSettings) -> int:
     """Rows of sessions that have ended (every request checks this itself too)."""
     db, lock = state.connection
@@ -252,7 +249,10 @@ class Throttle:
         """How long sign-in stays refused for this name or address (None: go ahead)."""
         since = utc_iso(now - THROTTLE_WINDOW)
         waits = []
-        for key, limit in ((f"login:{login}", MAX_FAILURES_PER_LOGIN), (f"ip:{address}", MAX_FAILURES_PER_ADDRESS)):
+        for key, limit in (
+            (f"login:{login}", MAX_FAILURES_PER_LOGIN),
+            (f"ip:{address}", MAX_FAILURES_PER_ADDRESS),
+        ):
             with self._lock:
                 rows = self._db.execute(
                     "SELECT at FROM desk_login_failures WHERE key = ? AND at >= ? ORDER BY at",

@@ -48,7 +48,9 @@ def passwd(name: str, password_stdin: bool) -> None:
             known = ", ".join(w.key for w in team.workers)  # type: ignore[attr-defined]
             raise click.ClickException(f"no worker with id {name!r} in the workers file ({known})")
         if not worker.active:
-            click.echo(f"Note: {worker.first_name} is set inactive: they cannot sign in until active.")
+            click.echo(
+                f"Note: {worker.first_name} is set inactive: they cannot sign in until active."
+            )
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
@@ -87,7 +89,9 @@ def revoke(name: str) -> None:
         key = name.strip().lower()
         removed = Passwords(state).remove(key)  # type: ignore[arg-type]
         ended = Sessions(state, None).end_all(key)  # type: ignore[arg-type]
-        click.echo(f"{key}: password {'removed' if removed else 'was not set'}, {ended} session(s) ended.")
+        click.echo(
+            f"{key}: password {'removed' if removed else 'was not set'}, {ended} session(s) ended."
+        )
     finally:
         state.close()  # type: ignore[attr-defined]
 

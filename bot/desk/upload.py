@@ -20,14 +20,16 @@ from bot.handoff.files import DeskFiles, TooLarge, Upload
 
 MAX_FIELD = 64 * 1024
 MAX_FIELDS = 20
+READ_AT_MOST = 128 * 1024 * 1024  # past this (or 4 times the limit) a request is cut off
 
 
 class FormRefused(Exception):
     """Not a form we read: malformed, a forged token, or far too large."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason  # bad_form, csrf, too_large
+        self.fields = fields or {}  # what was read before (the text, to show it again)
 
 
 @dataclass
@@ -57,7 +59,7 @@ async def read_reply_form(
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise FormRefused("bad_form")
-    hard_cap = files.limit * 4 + 1024 * 1024
+    hard_cap = max(files.limit * 4, READ_AT_MOST)
     form = ReplyForm()
     part: dict[str, object] = {}
     headers: dict[bytes, bytes] = {}
@@ -145,7 +147,7 @@ async def read_reply_form(
         async for chunk in request.stream():
             received += len(chunk)
             if received > hard_cap:
-                raise FormRefused("too_large")
+                raise FormRefused("too_large", dict(form.fields))
             if problems:
                 continue  # read and drop the rest: the answer reaches the browser
             try:

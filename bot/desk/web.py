@@ -41,7 +41,7 @@ from bot.desk.auth import (
     same,
 )
 from bot.desk.reads import ReadMarks
-from bot.desk.upload import FormRefused, drain, read_reply_form
+from bot.desk.upload import READ_AT_MOST, FormRefused, drain, read_reply_form
 from bot.handoff import staff_texts
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.registrations import (
@@ -163,7 +163,9 @@ class DeskWeb:
         )
         self.env.filters["when"] = lambda moment: views.when(moment, self.now())
         self.env.filters["day"] = views.day
-        self.env.globals.update(prefix=PREFIX, THEMES=THEMES, CONTACT_TYPES=CONTACT_TYPES, OUTCOMES=OUTCOMES)
+        self.env.globals.update(
+            prefix=PREFIX, THEMES=THEMES, CONTACT_TYPES=CONTACT_TYPES, OUTCOMES=OUTCOMES
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -271,7 +273,9 @@ class DeskWeb:
             self.sessions.touch(session, now)
         return worker, session
 
-    def _page(self, handler: Handler, *, touch: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    def _page(
+        self, handler: Handler, *, touch: bool = True
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             found = self._session(request, touch=touch)
             if isinstance(found, str):
@@ -316,7 +320,9 @@ class DeskWeb:
             if len(body) > MAX_FORM:
                 return None
         try:
-            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=500)
+            pairs = parse_qsl(
+                body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=500
+            )
         except ValueError:
             return None
         return MultiDict(pairs)
@@ -334,7 +340,12 @@ class DeskWeb:
         return self._error(request, worker, None, 403, texts.get(why, "Dit mag niet."))
 
     def _error(
-        self, request: Request, worker: BridgeWorker | None, session: Session | None, status: int, text: str
+        self,
+        request: Request,
+        worker: BridgeWorker | None,
+        session: Session | None,
+        status: int,
+        text: str,
     ) -> HTMLResponse:
         return self.render("error.html", request, status, worker, session, message=text)
 
@@ -352,8 +363,14 @@ class DeskWeb:
     # -- signing in ----------------------------------------------------------------------------
 
     def _login_page(
-        self, request: Request, *, why: str = "", next_url: str = "", status: int = 200,
-        error: str = "", login: str = "",
+        self,
+        request: Request,
+        *,
+        why: str = "",
+        next_url: str = "",
+        status: int = 200,
+        error: str = "",
+        login: str = "",
     ) -> HTMLResponse:
         reasons = {
             "expired": "Je sessie is verlopen. Meld je opnieuw aan; wat je aan het typen was, "
@@ -373,7 +390,11 @@ class DeskWeb:
             login_csrf=token,
         )
         response.set_cookie(
-            "wegwijs_desk_login", token, httponly=True, samesite="strict", path=PREFIX,
+            "wegwijs_desk_login",
+            token,
+            httponly=True,
+            samesite="strict",
+            path=PREFIX,
             secure=self._secure(request),
         )
         return response
@@ -390,7 +411,10 @@ class DeskWeb:
         token = request.cookies.get("wegwijs_desk_login", "")
         if not token or not same(form.get("csrf"), token) or self.sessions.unsign(token) is None:
             return self._login_page(
-                request, status=400, next_url=next_url, login=login,
+                request,
+                status=400,
+                next_url=next_url,
+                login=login,
                 error="Dit aanmeldformulier is verlopen. Probeer het nog eens.",
             )
         now = self.now()
@@ -400,7 +424,10 @@ class DeskWeb:
             self.audit.add(login or "?", "sign_in_throttled", now, detail=address)
             minutes = max(1, int(wait.total_seconds() // 60) + 1)
             return self._login_page(
-                request, status=429, next_url=next_url, login=login,
+                request,
+                status=429,
+                next_url=next_url,
+                login=login,
                 error=f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
             )
         password = form.get("password")
@@ -410,7 +437,10 @@ class DeskWeb:
             self.throttle.failed(login, address, now)
             self.audit.add(login or "?", "sign_in_failed", now, detail=address)
             return self._login_page(
-                request, status=401, next_url=next_url, login=login,
+                request,
+                status=401,
+                next_url=next_url,
+                login=login,
                 error="Naam of wachtwoord klopt niet.",
             )
         self.throttle.succeeded(login)
@@ -461,8 +491,7 @@ class DeskWeb:
         mine = [h for h in active if h.worker_key == worker.key]
         team = [h for h in active if h.worker_key != worker.key and worker.covers(h.school, h.area)]
         others = [
-            h for h in active
-            if worker.coordinator and h.worker_key != worker.key and h not in team
+            h for h in active if worker.coordinator and h.worker_key != worker.key and h not in team
         ]
         closed = store.listing(
             status=("closed",),
@@ -471,7 +500,8 @@ class DeskWeb:
         )
         registered = self.registrations.registered_since([h.id for h in closed])
         to_register = [
-            h for h in closed
+            h
+            for h in closed
             if (h.worker_key == worker.key or (worker.coordinator and h.worker_key is None))
             and (h.id not in registered or (h.closed_at and registered[h.id] < h.closed_at))
         ]
@@ -500,10 +530,14 @@ class DeskWeb:
     async def home(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
         return self.render("home.html", request, 200, worker, session, **self._lists(worker))
 
-    async def lists_fragment(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def lists_fragment(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         return self.render("_lists.html", request, 200, worker, session, **self._lists(worker))
 
-    async def closed_page(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def closed_page(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         closed = self.desk.store.listing(status=("closed",), limit=300)
         visible = [h for h in closed if access.can_see(worker, h)]
         return self.render(
@@ -524,15 +558,36 @@ class DeskWeb:
         except ValueError:
             after = 0
         events = self.desk.events.since(after, limit=200)
-        handoffs = {h.id: h for h in self.desk.store.by_ids(sorted({e.handoff_id for e in events if e.handoff_id}))}
-        items = []
+        handoffs = {
+            h.id: h
+            for h in self.desk.store.by_ids(sorted({e.handoff_id for e in events if e.handoff_id}))
+        }
+        items: list[dict[str, object]] = []
         for event in events:
             handoff = handoffs.get(event.handoff_id or 0)
             if handoff is None or not access.can_see(worker, handoff):
+                # Something changed that this worker may not see (a question a colleague of
+                # another team picked up): the lists refresh, nothing more is said.
+                if not items or items[-1]["kind"] != "changed":
+                    items.append(
+                        {
+                            "id": event.id,
+                            "handoff": None,
+                            "kind": "changed",
+                            "title": "",
+                            "notify": False,
+                        }
+                    )
                 continue
             title, notify = self._describe(event.kind, event.worker, handoff, worker)
             items.append(
-                {"id": event.id, "handoff": handoff.id, "kind": event.kind, "title": title, "notify": notify}
+                {
+                    "id": event.id,
+                    "handoff": handoff.id,
+                    "kind": event.kind,
+                    "title": title,
+                    "notify": notify,
+                }
             )
         mine = self.desk.store.listing(status=("active",), worker=worker.key)
         ids = [h.id for h in mine]
@@ -558,7 +613,10 @@ class DeskWeb:
         if kind == "opened":
             return f"{urgent}Nieuwe vraag {label}", True
         if kind == "parent":
-            return f"Nieuw bericht van de ouder in vraag #{handoff.id}", mine or handoff.status == "waiting"
+            return (
+                f"Nieuw bericht van de ouder in vraag #{handoff.id}",
+                mine or handoff.status == "waiting",
+            )
         if kind == "escalate":
             return f"⚠️ Vraag #{handoff.id} wacht al meer dan 2 uur", worker.coordinator or mine
         if kind == "reannounce":
@@ -599,7 +657,11 @@ class DeskWeb:
                     "url": f"{PREFIX}/h/{handoff.id}/file/{said.id}",
                 }
             kind_note = ""
-            if said.media is None and said.kind not in ("text", "button") and said.sender == "parent":
+            if (
+                said.media is None
+                and said.kind not in ("text", "button")
+                and said.sender == "parent"
+            ):
                 kind_note = f"(de ouder stuurde {views.KINDS.get(said.kind, said.kind)})"
             shown.append(
                 {
@@ -622,8 +684,11 @@ class DeskWeb:
         if routed is not None:
             start = routed.next_on_duty(now)
             available = (
-                "werkt nu" if start == now else
-                f"werkt weer vanaf {views.when(start, now)}" if start else "geen werkuren"
+                "werkt nu"
+                if start == now
+                else f"werkt weer vanaf {views.when(start, now)}"
+                if start
+                else "geen werkuren"
             )
         window = None
         held = 0
@@ -632,7 +697,9 @@ class DeskWeb:
             window = views.whatsapp_window(last, now)
             held = sum(1 for s in self.desk.outbox.statuses(handoff.id).values() if s == "held")
         registrations = self.registrations.for_handoff(handoff.id)
-        registered = any(handoff.closed_at and r.created_at >= handoff.closed_at for r in registrations)
+        registered = any(
+            handoff.closed_at and r.created_at >= handoff.closed_at for r in registrations
+        )
         school_year = school_year_start(self.today())
         return {
             "h": handoff,
@@ -646,10 +713,14 @@ class DeskWeb:
             "can_pickup": handoff.status == "waiting",
             "may_write": access.may_write(worker, handoff),
             "may_transfer": access.may_transfer(worker, handoff),
-            "may_register": handoff.status == "closed" and access.may_register(worker, handoff) and not registered,
+            "may_register": handoff.status == "closed"
+            and access.may_register(worker, handoff)
+            and not registered,
             "may_reopen": handoff.status == "closed" and access.may_register(worker, handoff),
             "registrations": registrations,
-            "colleagues": views.first_names(tuple(w for w in self.team.active if w.key != worker.key)),
+            "colleagues": views.first_names(
+                tuple(w for w in self.team.active if w.key != worker.key)
+            ),
             "services": self.services(),
             "reg": {
                 "themes": [handoff.need] if handoff.need in THEMES else [],
@@ -665,8 +736,13 @@ class DeskWeb:
         }
 
     def _show(
-        self, request: Request, worker: BridgeWorker, session: Session, handoff: Handoff,
-        status: int = 200, **extra: Any,
+        self,
+        request: Request,
+        worker: BridgeWorker,
+        session: Session,
+        handoff: Handoff,
+        status: int = 200,
+        **extra: Any,
     ) -> Response:
         context = self._handoff_context(handoff, worker)
         context.update(extra)
@@ -675,14 +751,18 @@ class DeskWeb:
             self.reads.seen(worker.key, handoff.id, int(messages[-1]["id"]))  # type: ignore[call-overload]
         return self.render("handoff.html", request, status, worker, session, **context)
 
-    async def handoff_page(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def handoff_page(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         handoff = self._handoff(request, worker)
         if isinstance(handoff, Response):
             return handoff
         self.audit.add(worker.key, "view", self.now(), handoff.id)
         return self._show(request, worker, session, handoff)
 
-    async def messages_fragment(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def messages_fragment(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         handoff = self._handoff(request, worker)
         if isinstance(handoff, Response):
             return handoff
@@ -694,7 +774,9 @@ class DeskWeb:
         if messages:
             self.audit.add(worker.key, "view_new", self.now(), handoff.id)
             self.reads.seen(worker.key, handoff.id, int(messages[-1]["id"]))  # type: ignore[call-overload]
-        return self.render("_messages.html", request, 200, worker, session, messages=messages, h=handoff)
+        return self.render(
+            "_messages.html", request, 200, worker, session, messages=messages, h=handoff
+        )
 
     async def file(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
         handoff = self._handoff(request, worker)
@@ -706,7 +788,10 @@ class DeskWeb:
         fetch = self.fetchers.get(said.media.channel)
         if fetch is None:
             return self._error(
-                request, worker, session, 503,
+                request,
+                worker,
+                session,
+                503,
                 f"Bestanden van {said.media.channel} kunnen nu niet getoond worden: dat kanaal draait niet.",
             )
         self.audit.add(worker.key, "file", self.now(), handoff.id)
@@ -715,7 +800,10 @@ class DeskWeb:
         except Exception as error:
             log.warning("desk: a file could not be fetched (%s)", type(error).__name__)
             return self._error(
-                request, worker, session, 502,
+                request,
+                worker,
+                session,
+                502,
                 "Dit bestand kon niet opgehaald worden (het platform gaf het niet, of het is "
                 "te groot). Vraag de ouder om het opnieuw te sturen.",
             )
@@ -746,20 +834,23 @@ class DeskWeb:
         fresh = self.desk.store.get(handoff.id) or handoff
         if not access.can_see(worker, fresh):
             return self._error(request, worker, session, 409, answer.notice or "")
-        return self._show(request, worker, session, fresh, 409, notice=answer.notice, notice_bad=True)
+        return self._show(
+            request, worker, session, fresh, 409, notice=answer.notice, notice_bad=True
+        )
 
     async def reply(self, request: Request) -> Response:
         """Text and/or a file for the parent (multipart, streamed to disk with a limit)."""
         found = self._session(request, touch=True)
         if isinstance(found, str):
-            await drain(request, self.settings.max_upload * 4)
+            await drain(request, READ_AT_MOST)
             return self._signed_out(request, found, page=False)
         worker, session = found
         if not self._same_origin(request):
+            await drain(request, READ_AT_MOST)
             return self._refused(request, worker, "origin")
         handoff = self._handoff(request, worker)
         if isinstance(handoff, Response):
-            await drain(request, self.settings.max_upload * 4)
+            await drain(request, READ_AT_MOST)
             return handoff
         files = self.desk.files
         try:
@@ -769,11 +860,28 @@ class DeskWeb:
                 return self._refused(request, worker, "csrf", handoff.id)
             if refused.reason == "too_large":
                 return self._show(
-                    request, worker, session, handoff, 413, notice_bad=True,
-                    notice=f"Dit bestand is veel te groot. Het maximum is {self.settings.max_upload // 2**20} MB.",
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    413,
+                    notice_bad=True,
+                    form={"text": refused.fields.get("text", "")},
+                    notice=(
+                        "Dit bestand is veel te groot; het maximum is "
+                        f"{self.settings.max_upload // 2**20} MB. Er is niets verstuurd; je "
+                        "tekst staat hieronder nog."
+                    ),
                 )
-            return self._show(request, worker, session, handoff, 400, notice_bad=True,
-                              notice="Dit formulier kon niet gelezen worden. Probeer het opnieuw.")
+            return self._show(
+                request,
+                worker,
+                session,
+                handoff,
+                400,
+                notice_bad=True,
+                notice="Dit formulier kon niet gelezen worden. Probeer het opnieuw.",
+            )
         try:
             if not same(form.fields.get("csrf", ""), session.csrf):
                 return self._refused(request, worker, "csrf", handoff.id)
@@ -782,7 +890,13 @@ class DeskWeb:
             if form.too_large:
                 size = form.file_size / 2**20
                 return self._show(
-                    request, worker, session, handoff, 413, form=keep, notice_bad=True,
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    413,
+                    form=keep,
+                    notice_bad=True,
                     notice=(
                         f"Je bestand is te groot ({size:.0f} MB); het maximum is "
                         f"{self.settings.max_upload // 2**20} MB. Er is niets verstuurd; je tekst "
@@ -791,24 +905,55 @@ class DeskWeb:
                 )
             if len(text) > MAX_REPLY:
                 return self._show(
-                    request, worker, session, handoff, 400, form=keep, notice_bad=True,
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    400,
+                    form=keep,
+                    notice_bad=True,
                     notice=f"Je bericht is te lang ({len(text)} tekens; het maximum is {MAX_REPLY}). Verdeel het in twee berichten.",
                 )
             if not text and form.upload is None:
-                return self._show(request, worker, session, handoff, 400, notice_bad=True,
-                                  notice="Schrijf een bericht of kies een bestand.")
+                return self._show(
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    400,
+                    notice_bad=True,
+                    notice="Schrijf een bericht of kies een bestand.",
+                )
             if not access.may_write(worker, handoff):
                 answer = self.desk.reply(handoff.id, worker, text)  # the desk says why not
-                return self._show(request, worker, session, handoff, 409, form=keep,
-                                  notice=answer.notice, notice_bad=True)
+                return self._show(
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    409,
+                    form=keep,
+                    notice=answer.notice,
+                    notice_bad=True,
+                )
             media = None
             if form.upload is not None:
-                stored = form.upload.commit(handoff.id, form.file_name, form.content_type, self.now())
+                stored = form.upload.commit(
+                    handoff.id, form.file_name, form.content_type, self.now()
+                )
                 media = stored.ref()
             answer = self.desk.reply(handoff.id, worker, text, media)
             if not answer.ok:
-                return self._show(request, worker, session, handoff, 409, form=keep,
-                                  notice=answer.notice, notice_bad=True)
+                return self._show(
+                    request,
+                    worker,
+                    session,
+                    handoff,
+                    409,
+                    form=keep,
+                    notice=answer.notice,
+                    notice_bad=True,
+                )
             return self._done(handoff.id, "sent")
         finally:
             form.close()
@@ -820,12 +965,21 @@ class DeskWeb:
         form: MultiDict = request.state.form
         text = form.get("note").replace("\r\n", "\n").strip()
         if len(text) > MAX_NOTE:
-            return self._show(request, worker, session, handoff, 400, notice_bad=True,
-                              form={"note": text},
-                              notice=f"Je notitie is te lang (maximum {MAX_NOTE} tekens).")
+            return self._show(
+                request,
+                worker,
+                session,
+                handoff,
+                400,
+                notice_bad=True,
+                form={"note": text},
+                notice=f"Je notitie is te lang (maximum {MAX_NOTE} tekens).",
+            )
         answer = self.desk.note(handoff.id, worker, text)
         if not answer.ok:
-            return self._show(request, worker, session, handoff, 400, notice=answer.notice, notice_bad=True)
+            return self._show(
+                request, worker, session, handoff, 400, notice=answer.notice, notice_bad=True
+            )
         return self._done(handoff.id, "noted")
 
     async def transfer(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
@@ -839,8 +993,12 @@ class DeskWeb:
         note = form.get("note").strip()[:MAX_NOTE]
         answer = self.desk.transfer(handoff.id, worker, to, note)
         if not answer.ok:
-            return self._show(request, worker, session, handoff, 409, notice=answer.notice, notice_bad=True)
-        if to is not None and not access.can_see(worker, self.desk.store.get(handoff.id) or handoff):
+            return self._show(
+                request, worker, session, handoff, 409, notice=answer.notice, notice_bad=True
+            )
+        if to is not None and not access.can_see(
+            worker, self.desk.store.get(handoff.id) or handoff
+        ):
             return RedirectResponse(f"{PREFIX}/?m=transferred", status_code=303)
         return self._done(handoff.id, "transferred")
 
@@ -923,7 +1081,9 @@ class DeskWeb:
                 outcome=values["outcome"],
                 themes=tuple(values["themes"]),
                 services=tuple(values["services"]),
-                language=values["language"] if values["language"] in staff_texts.LANGUAGE_NAMES else "",
+                language=values["language"]
+                if values["language"] in staff_texts.LANGUAGE_NAMES
+                else "",
                 area=values["area"] if values["area"] in views.AREA_LABELS else "",
                 school=values["school"] if values["school"] in schools else "",
                 new_family=values["new_family"],
@@ -944,16 +1104,30 @@ class DeskWeb:
             return self._show(request, worker, session, handoff, 400, reg=values, reg_errors=errors)
         if handoff.is_open:
             answer = self.desk.close(handoff.id, worker, via="desk")
-            if not answer.ok and (fresh := self.desk.store.get(handoff.id)) is not None and fresh.is_open:
-                return self._show(request, worker, session, fresh, 409, reg=values,
-                                  notice=answer.notice, notice_bad=True)
+            if (
+                not answer.ok
+                and (fresh := self.desk.store.get(handoff.id)) is not None
+                and fresh.is_open
+            ):
+                return self._show(
+                    request,
+                    worker,
+                    session,
+                    fresh,
+                    409,
+                    reg=values,
+                    notice=answer.notice,
+                    notice_bad=True,
+                )
         elif not access.may_register(worker, handoff):
             return self._refused(request, worker, "not_yours", handoff.id)
         self.registrations.add(new, self.now())
         self.desk.events.add(handoff.id, "registered", self.now(), worker.key)
         return self._done(handoff.id, "closed")
 
-    async def register_handoff(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def register_handoff(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         handoff = self._handoff(request, worker)
         if isinstance(handoff, Response):
             return handoff
@@ -974,7 +1148,9 @@ class DeskWeb:
             return self._refused(request, worker, "not_yours", handoff.id)
         answer = self.desk.reopen(handoff.id, worker)
         if not answer.ok:
-            return self._show(request, worker, session, handoff, 409, notice=answer.notice, notice_bad=True)
+            return self._show(
+                request, worker, session, handoff, 409, notice=answer.notice, notice_bad=True
+            )
         for reg in self.registrations.for_handoff(handoff.id):
             if reg.follow_up_on is not None and reg.follow_up_on <= self.today():
                 self.registrations.done(reg.id, self.now())
@@ -1007,10 +1183,16 @@ class DeskWeb:
             "recent": self.registrations.by_worker(worker.key, school_year_start(self.today()), 10),
         }
 
-    async def register_form(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
-        return self.render("register.html", request, 200, worker, session, **self._register_context(worker))
+    async def register_form(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
+        return self.render(
+            "register.html", request, 200, worker, session, **self._register_context(worker)
+        )
 
-    async def register_direct(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def register_direct(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         new, errors, values = self._registration(request.state.form, worker, None)
         if new is None:
             context = self._register_context(worker)
@@ -1019,7 +1201,9 @@ class DeskWeb:
         self.registrations.add(new, self.now())
         return RedirectResponse(f"{PREFIX}/register?m=registered", status_code=303)
 
-    async def follow_up_done(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
+    async def follow_up_done(
+        self, request: Request, worker: BridgeWorker, session: Session
+    ) -> Response:
         reg = self.registrations.get(int(request.path_params["reg_id"]))
         if reg is None or (reg.worker != worker.key and not worker.coordinator):
             return self._refused(request, worker, "not_yours")

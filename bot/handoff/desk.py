@@ -247,7 +247,9 @@ class HandoffDesk:
         else:
             kind = {"location": "een locatie", "other": "iets dat de bot niet kan doorsturen"}
             self._staff(
-                "post", {"text": f"👤 (de ouder stuurde {kind.get(msg.kind, msg.kind)})"}, handoff.id
+                "post",
+                {"text": f"👤 (de ouder stuurde {kind.get(msg.kind, msg.kind)})"},
+                handoff.id,
             )
 
     def _to_staff_media(self, handoff: Handoff, media: MediaRef, caption: str) -> None:
@@ -310,7 +312,9 @@ class HandoffDesk:
 
     # -- bridge workers (from the staff group or the desk) -------------------------------------
 
-    def pick_up(self, handoff_id: int, worker: BridgeWorker | None, via: str = "telegram") -> StaffAnswer:
+    def pick_up(
+        self, handoff_id: int, worker: BridgeWorker | None, via: str = "telegram"
+    ) -> StaffAnswer:
         """``worker``: the active worker who pressed the button (None: not a listed one)."""
         if worker is None or not worker.active:
             return StaffAnswer(False, staff_texts.NOT_A_WORKER)
@@ -348,9 +352,7 @@ class HandoffDesk:
             return None
         if not handoff.is_open:
             return StaffAnswer(False, staff_texts.ALREADY_CLOSED + " De ouder krijgt dit niet.")
-        if handoff.status == "waiting" and self.store.pick_up(
-            handoff.id, worker.key, self.clock()
-        ):
+        if handoff.status == "waiting" and self.store.pick_up(handoff.id, worker.key, self.clock()):
             self._announce_pickup(handoff, worker, "telegram")  # writing counts as picking up
         return self._relay(handoff, worker, kind, text, media)
 
@@ -376,7 +378,10 @@ class HandoffDesk:
         else:
             reply = Reply(parent_texts.from_worker(t, worker.first_name, text))
             self.outbox.put(
-                PARENT, handoff.chat_key, "reply", reply_payload(handoff.chat_key, reply, said),
+                PARENT,
+                handoff.chat_key,
+                "reply",
+                reply_payload(handoff.chat_key, reply, said),
                 handoff.id,
             )
         return StaffAnswer(True)
@@ -426,7 +431,9 @@ class HandoffDesk:
         if worker is None:
             return None
         if not text.strip():
-            return StaffAnswer(False, "Schrijf je notitie achter /note, bv. /note belt morgen terug.")
+            return StaffAnswer(
+                False, "Schrijf je notitie achter /note, bv. /note belt morgen terug."
+            )
         self.store.add_message(handoff.id, "note", "text", text, self.clock(), author=worker.key)
         self._event(handoff.id, "note", worker.key)
         return StaffAnswer(True)
@@ -450,20 +457,18 @@ class HandoffDesk:
         if not self.store.assign(handoff_id, to.key, self.clock()):
             return StaffAnswer(False, staff_texts.ALREADY_CLOSED)
         if note.strip():
-            self.store.add_message(
-                handoff_id, "note", "text", note, self.clock(), author=actor.key
-            )
+            self.store.add_message(handoff_id, "note", "text", note, self.clock(), author=actor.key)
         self._event(handoff_id, "transferred", to.key)
         log.info("handoff %d transferred", handoff_id)
-        self._staff(
-            "picked_up", {"text": staff_texts.transferred(actor, to, note)}, handoff_id
-        )
+        self._staff("picked_up", {"text": staff_texts.transferred(actor, to, note)}, handoff_id)
         t = Lang(handoff.language)
         reply = Reply(parent_texts.picked_up(t, to.first_name, to.languages))
         self.send_to_parent(handoff.chat_key, reply, handoff_id)
         return StaffAnswer(True, f"Vraag #{handoff_id} staat nu op naam van {to.first_name}.")
 
-    def close(self, handoff_id: int, worker: BridgeWorker | None, via: str = "telegram") -> StaffAnswer:
+    def close(
+        self, handoff_id: int, worker: BridgeWorker | None, via: str = "telegram"
+    ) -> StaffAnswer:
         if worker is None or not worker.active:
             return StaffAnswer(False, staff_texts.NOT_A_WORKER)
         handoff = self.store.get(handoff_id)
@@ -536,7 +541,9 @@ class HandoffDesk:
                 log.info("handoff %d escalated", handoff.id)
             elif on_duty and now - (handoff.announced_at or handoff.created_at) >= REANNOUNCE_AFTER:
                 minutes = int(waited.total_seconds() // 60)
-                self._notice(handoff, staff_texts.reannounce(handoff, routed, minutes), "reannounce")
+                self._notice(
+                    handoff, staff_texts.reannounce(handoff, routed, minutes), "reannounce"
+                )
                 self.store.update(handoff.id, announced_at=now)
                 log.info("handoff %d announced again", handoff.id)
 

@@ -42,7 +42,9 @@ class EventLog:
     def __init__(self, state: StateStore) -> None:
         self._db, self._lock = state.connection
 
-    def add(self, handoff_id: int | None, kind: str, now: datetime, worker: str | None = None) -> int:
+    def add(
+        self, handoff_id: int | None, kind: str, now: datetime, worker: str | None = None
+    ) -> int:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO desk_events (at, handoff_id, kind, worker) VALUES (?, ?, ?, ?)",

@@ -114,7 +114,12 @@ class DeskFiles:
             upload.abort()
 
     def _register(
-        self, file_id: str, handoff_id: int, name: str, mime_type: str | None, size: int,
+        self,
+        file_id: str,
+        handoff_id: int,
+        name: str,
+        mime_type: str | None,
+        size: int,
         now: datetime,
     ) -> StoredFile:
         clean = clean_name(name)

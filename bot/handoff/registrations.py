@@ -131,8 +131,7 @@ class RegistrationStore:
                     [(reg_id, theme) for theme in dict.fromkeys(new.themes)],
                 )
                 self._db.executemany(
-                    "INSERT INTO registration_services (registration_id, service_id) "
-                    "VALUES (?, ?)",
+                    "INSERT INTO registration_services (registration_id, service_id) VALUES (?, ?)",
                     [(reg_id, service) for service in dict.fromkeys(new.services)],
                 )
             except BaseException:
@@ -141,7 +140,9 @@ class RegistrationStore:
             self._db.execute("COMMIT")
         return reg_id
 
-    def _load(self, where: str, params: tuple[object, ...], order: str = "id") -> list[Registration]:
+    def _load(
+        self, where: str, params: tuple[object, ...], order: str = "id"
+    ) -> list[Registration]:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM registrations WHERE {where} ORDER BY {order}", params
@@ -233,9 +234,9 @@ class RegistrationStore:
         return cur.rowcount == 1
 
     def by_worker(self, worker: str, since: date, limit: int = 50) -> list[Registration]:
-        return self._load(
-            "worker = ? AND contact_on >= ?", (worker, since.isoformat()), "id DESC"
-        )[:limit]
+        return self._load("worker = ? AND contact_on >= ?", (worker, since.isoformat()), "id DESC")[
+            :limit
+        ]
 
     def known_family(self, chat_key: str, since: date) -> bool:
         """Did this family (while we still know it) have a registered contact since ``since``?"""

@@ -120,7 +120,9 @@ def closed(worker: BridgeWorker, via: str = "telegram") -> str:
 def from_desk(worker: BridgeWorker, text: str) -> str:
     """A worker's answer written in the desk, shown in the topic (plain text: escaped when
     posted)."""
-    return f"🧑‍💼 {worker.first_name} (desk): {text}" if text else f"🧑‍💼 {worker.first_name} (desk)"
+    return (
+        f"🧑‍💼 {worker.first_name} (desk): {text}" if text else f"🧑‍💼 {worker.first_name} (desk)"
+    )
 
 
 def note(worker: BridgeWorker, text: str) -> str:
