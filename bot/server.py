@@ -80,6 +80,7 @@ class BotServer:
         if self.whatsapp is not None:
             self.whatsapp.files["desk"] = desk_files
             self.desk.fetchers["whatsapp"] = self.whatsapp.fetch_file
+            self.desk.window_clock = clock
         self._tasks: list[asyncio.Task[None]] = []
 
     @property

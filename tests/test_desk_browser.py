@@ -146,7 +146,7 @@ async def test_a_worker_answers_an_arabic_parent_from_the_desk(
         await expect(page.locator("#s-waiting")).to_contain_text("0")
 
         # A new handoff appears in the open desk without a reload.
-        topic, summary = await arabic_handoff(fake, parent)
+        topic, _ = await arabic_handoff(fake, parent)
         row = page.locator("#lists .row[data-handoff='1']")
         await expect(row).to_be_visible(timeout=WAIT)
         await expect(row).to_contain_text("Arabisch")
@@ -261,7 +261,7 @@ async def test_a_colleague_outside_the_team_is_refused(
 ) -> None:
     parent = 3002
     async with run_desk() as desk:
-        topic, summary = await arabic_handoff(fake, parent)
+        _, summary = await arabic_handoff(fake, parent)
         jonas = await signed_in(browser, desk, "jonas")
         # While nobody has it, anyone may see it (so that nobody waits for one person).
         await expect(jonas.locator("#lists .row[data-handoff='1']")).to_be_visible(timeout=WAIT)
@@ -315,7 +315,7 @@ async def test_a_double_click_and_two_workers_at_once_pick_up_once(
     fake: FakeTelegram, run_desk: Callable[..., Any], browser: Browser
 ) -> None:
     async with run_desk() as desk:
-        topic, _ = await arabic_handoff(fake, 3004)
+        _, _ = await arabic_handoff(fake, 3004)
         samira = await signed_in(browser, desk, "samira")
         await samira.goto(desk.url + "/desk/h/1")
         await samira.dblclick("#pickup")

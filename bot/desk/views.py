@@ -79,12 +79,14 @@ class Window:
     since: str  # when the parent last wrote
 
 
-def whatsapp_window(last_heard: float | None, now: datetime) -> Window | None:
+def whatsapp_window(last_heard: float | None, now: float) -> Window:
+    """``now`` and ``last_heard`` in unix time, as the WhatsApp channel keeps them."""
     if last_heard is None or last_heard <= 0:
         return Window(False, "", "onbekend")
+    left = timedelta(seconds=last_heard + WINDOW.total_seconds() - now)
+    moment = datetime.fromtimestamp(now, tz=BRUSSELS)
     last = datetime.fromtimestamp(last_heard, tz=BRUSSELS)
-    left = last + WINDOW - now
-    return Window(left > timedelta(0), duration(left), when(last, now))
+    return Window(left > timedelta(0), duration(left), when(last, moment))
 
 
 def worker_name(team: Team, key: str | None) -> str:

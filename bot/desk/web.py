@@ -140,6 +140,7 @@ class DeskWeb:
         services: Callable[[], list[tuple[str, str]]] = list,
         schools: Callable[[], list[tuple[str, str]]] = list,
         retention_days: int = 30,
+        passwords: Passwords | None = None,
     ) -> None:
         self.desk = desk
         self.state = desk.state
@@ -148,8 +149,11 @@ class DeskWeb:
         self.schools = schools
         self.retention_days = retention_days
         self.fetchers: dict[str, FileFetcher] = {"desk": desk.files.fetch}
+        # WhatsApp's 24-hour window is shown by the clock the WhatsApp channel decides it by
+        # (the server sets it), so the page says exactly what the channel will do.
+        self.window_clock: Callable[[], float] = lambda: self.now().timestamp()
         desk.files.limit = self.settings.max_upload
-        self.passwords = Passwords(self.state)
+        self.passwords = passwords or Passwords(self.state)
         self.sessions = Sessions(self.state, self.settings.secret)
         self.throttle = Throttle(self.state)
         self.audit = AuditLog(self.state)
@@ -694,7 +698,7 @@ class DeskWeb:
         held = 0
         if handoff.channel == "whatsapp":
             last, _ = self.state.last_heard(handoff.chat_key)
-            window = views.whatsapp_window(last, now)
+            window = views.whatsapp_window(last, self.window_clock())
             held = sum(1 for s in self.desk.outbox.statuses(handoff.id).values() if s == "held")
         registrations = self.registrations.for_handoff(handoff.id)
         registered = any(
