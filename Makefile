@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 NLU_VENV := nlu/.venv
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
-.PHONY: run test setup map nlu-model locales lint bench clean
+.PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots
 
 run: setup locales map nlu-model
 	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}$${WHATSAPP_TOKEN:-}" ]; then \
@@ -16,8 +16,20 @@ run: setup locales map nlu-model
 		$(BIN)/wegwijs chat; \
 	fi
 
-test: setup locales map nlu-model
+test: setup locales map nlu-model browser
 	$(BIN)/pytest -q
+
+# The desk's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver for the desk's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; \
+	fi
+
+# The screenshots in docs/bridge-workers.md, taken by the browser suite.
+docs-screenshots: setup locales map nlu-model browser
+	WEGWIJS_DOCS_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_desk_browser.py
 
 setup: $(VENV)/.installed $(NLU_VENV)/.installed
 
