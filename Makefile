@@ -19,12 +19,14 @@ run: setup locales map nlu-model
 test: setup locales map nlu-model browser
 	$(BIN)/pytest -q
 
-# The desk's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# The desk's browser tests drive Debian's chromium (Playwright never downloads a browser here);
+# the emoji font makes the screenshots in the docs show what a worker's screen shows.
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| [ ! -d /usr/share/fonts/truetype/noto ]; then \
 		echo "Installing Debian's chromium and chromium-driver for the desk's browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium chromium-driver >/dev/null; \
+			chromium chromium-driver fonts-noto-color-emoji >/dev/null; \
 	fi
 
 # The screenshots in docs/bridge-workers.md, taken by the browser suite.
@@ -67,6 +69,7 @@ bench: setup map nlu-model
 	$(BIN)/python bench/map_bench.py
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/e2e_bench.py
+	$(BIN)/python bench/desk_bench.py
 
 clean:
 	rm -rf var

@@ -88,7 +88,12 @@ def run_bot(
                 nlu_timeout=5.0,
             ) as app,
             BotServer(
-                app, None, wa, tick_every=3600, outbox_idle=0.05, clock=wall,
+                app,
+                None,
+                wa,
+                tick_every=3600,
+                outbox_idle=0.05,
+                clock=wall,
                 desk=DeskSettings(secret="test"),
             ) as server,
             serving(server.asgi()) as url,
@@ -114,7 +119,12 @@ async def test_a_whatsapp_only_desk(
         login = await desk.get("/desk/login")
         signed = await desk.post(
             "/desk/login",
-            data={"login": "samira", "password": PASSWORD, "csrf": csrf(login.text), "next": "/desk/"},
+            data={
+                "login": "samira",
+                "password": PASSWORD,
+                "csrf": csrf(login.text),
+                "next": "/desk/",
+            },
         )
         assert signed.status_code == 303
         start = (await desk.get("/desk/poll")).json()["after"]
@@ -134,7 +144,12 @@ async def test_a_whatsapp_only_desk(
         login = await desk.get("/desk/login")  # over two hours later: sign in again
         await desk.post(
             "/desk/login",
-            data={"login": "samira", "password": PASSWORD, "csrf": csrf(login.text), "next": "/desk/"},
+            data={
+                "login": "samira",
+                "password": PASSWORD,
+                "csrf": csrf(login.text),
+                "next": "/desk/",
+            },
         )
         events = (await desk.get(f"/desk/poll?after={start}")).json()["events"]
         assert [(e["kind"], e["notify"]) for e in events] == [
@@ -174,7 +189,11 @@ async def test_a_whatsapp_only_desk(
 
         # A day later the window is shut: the answer is held, and the desk says so.
         wall.offset = 25 * 3600
-        await desk.post("/desk/h/1/reply", data={"csrf": token, "text": "Nog een vraag?"}, files={"x": ("", b"")})
+        await desk.post(
+            "/desk/h/1/reply",
+            data={"csrf": token, "text": "Nog een vraag?"},
+            files={"x": ("", b"")},
+        )
         template = await until(graph, parent, lambda m: m.get("type") == "template")
         assert template["template"]["components"][0]["parameters"][0]["text"] == "Samira"
         for _ in range(100):

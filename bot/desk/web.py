@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -311,10 +311,13 @@ class DeskWeb:
 
     @staticmethod
     def _same_origin(request: Request) -> bool:
+        """A browser names the page a form came from; it must be the desk's own host. (The
+        scheme is not compared: behind a proxy the bot may see http while the browser used
+        https.)"""
         origin = request.headers.get("origin")
-        if not origin or origin == "null":
-            return origin is None
-        return origin == f"{request.url.scheme}://{request.url.netloc}"
+        if origin is None:
+            return True  # not sent by every browser for same-origin posts; the token decides
+        return urlsplit(origin).netloc == request.url.netloc
 
     @staticmethod
     async def _form(request: Request) -> MultiDict | None:
