@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,6 @@ from starlette.applications import Starlette
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakes.serving import serving  # noqa: E402
-
 from bot.conversation.messages import HandoffRequest, Incoming  # noqa: E402
 from bot.conversation.state import StateStore  # noqa: E402
 from bot.desk.auth import DeskSettings, Passwords  # noqa: E402
@@ -45,6 +43,7 @@ from bot.desk.web import DeskWeb  # noqa: E402
 from bot.handoff.desk import HandoffDesk  # noqa: E402
 from bot.handoff.files import DeskFiles  # noqa: E402
 from bot.handoff.workers import SAMPLE_FILE, load_team  # noqa: E402
+from fakes.serving import serving  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Desk"

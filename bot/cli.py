@@ -199,10 +199,12 @@ def purge() -> None:
     `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
     retention time, or for a cron job when the bot is not running."""
     from datetime import UTC, datetime
+    from pathlib import Path
 
     from bot.app import team_or_sample
     from bot.conversation.state import StateStore
     from bot.handoff.desk import HandoffDesk
+    from bot.handoff.files import DeskFiles
     from bot.paths import state_db_path
     from bot.retention import purge as run_purge
 
@@ -213,7 +215,11 @@ def purge() -> None:
     state = StateStore(state_db_path())
     try:
         # Expired topics are queued for deletion; `serve` deletes them in the staff group.
-        desk = HandoffDesk(state, team_or_sample(required=False), lambda: datetime.now(UTC))
+        # Files workers sent from the desk are next to the state database.
+        files = DeskFiles(state, Path(state.path).parent / "desk-files")
+        desk = HandoffDesk(
+            state, team_or_sample(required=False), lambda: datetime.now(UTC), files=files
+        )
         result = run_purge(state, desk, policy, datetime.now(UTC))
     finally:
         state.close()

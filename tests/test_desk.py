@@ -682,3 +682,79 @@ def test_wegwijs_desk_passwd_revoke_and_audit(tmp_path: Path) -> None:
     assert not Passwords(state).has("samira")
     audit = runner.invoke(main, ["desk", "audit", "--days", "7"], env=env)
     assert audit.exit_code == 0 and audit.output.startswith("at,worker,action,handoff,detail")
+
+
+async def test_transfer_to_a_named_colleague_with_a_note(
+    world: World, samira: httpx.AsyncClient, jonas: httpx.AsyncClient
+) -> None:
+    handoff_id = world.handoff("wa-1", area="kessel-lo")  # Jonas's area: he sees it
+    token = await csrf_of(samira)
+    await samira.post(f"/desk/h/{handoff_id}/pickup", data={"csrf": token})
+    jonas_token = await csrf_of(jonas)
+    taken = await jonas.post(
+        f"/desk/h/{handoff_id}/transfer", data={"csrf": jonas_token, "to": "jonas", "note": ""}
+    )
+    assert taken.status_code == 403  # only who has it (or the coordinator) passes it on
+    nobody = await samira.post(
+        f"/desk/h/{handoff_id}/transfer", data={"csrf": token, "to": "pieter"}
+    )
+    assert nobody.status_code == 409 and "actieve brugfiguren" in nobody.text  # inactive
+    moved = await samira.post(
+        f"/desk/h/{handoff_id}/transfer",
+        data={"csrf": token, "to": "jonas", "note": "spreekt Frans, vraag over huur"},
+    )
+    assert moved.status_code == 303
+    handoff = world.desk.store.get(handoff_id)
+    assert handoff is not None and handoff.worker_key == "jonas"
+    notes = [m for m in world.desk.store.messages(handoff_id) if m.sender == "note"]
+    assert [(n.text, n.author) for n in notes] == [("spreekt Frans, vraag over huur", "samira")]
+    staff = [
+        i.payload["text"]
+        for items in world.desk.outbox.due("staff").values()
+        for i in items
+        if i.action == "picked_up"
+    ]
+    assert "gaf deze vraag door aan" in staff[-1] and "spreekt Frans" in staff[-1]
+    parent = [
+        i.payload["text"] for items in world.desk.outbox.due("parent").values() for i in items
+    ]
+    assert "Jonas" in parent[-1] and "spreekt Frans" not in str(parent)  # the note stays inside
+    page = (await jonas.get(f"/desk/h/{handoff_id}")).text
+    assert 'id="reply-text"' in page  # now his to answer
+
+
+async def test_a_follow_up_brings_the_handoff_back_and_it_can_be_reopened(
+    world: World, samira: httpx.AsyncClient
+) -> None:
+    handoff_id = world.handoff("wa-1")
+    token = await csrf_of(samira)
+    await samira.post(f"/desk/h/{handoff_id}/pickup", data={"csrf": token})
+    closed = await samira.post(
+        f"/desk/h/{handoff_id}/close",
+        data={
+            "csrf": token,
+            "theme": "housing",
+            "contact_type": "chat",
+            "outcome": "referred",
+            "follow_up_on": "2026-11-27",
+        },
+    )
+    assert closed.status_code == 303
+    assert "s-follow" not in (await samira.get("/desk/")).text
+    world.clock.now += timedelta(days=3)  # the day of the follow-up
+    await sign_in(samira, "samira")
+    lists = (await samira.get("/desk/")).text
+    assert "s-follow" in lists and f"vraag #{handoff_id}" in lists
+    token = await csrf_of(samira)
+    reopened = await samira.post(f"/desk/h/{handoff_id}/reopen", data={"csrf": token})
+    assert reopened.status_code == 303
+    handoff = world.desk.store.get(handoff_id)
+    assert handoff is not None and handoff.status == "active" and handoff.worker_key == "samira"
+    assert "s-follow" not in (await samira.get("/desk/")).text  # the promise is being kept
+    staff = [i.action for items in world.desk.outbox.due("staff").values() for i in items]
+    assert staff[-1] == "reopened"
+    # The parent opened a new question meanwhile: the old one cannot be reopened next to it.
+    world.desk.close(handoff_id, world.desk.team.get("samira"))
+    world.handoff("wa-1")
+    refused = await samira.post(f"/desk/h/{handoff_id}/reopen", data={"csrf": token})
+    assert refused.status_code == 409 and "nieuwe vraag open" in refused.text

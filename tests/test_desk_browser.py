@@ -126,7 +126,7 @@ def is_reading(text: str) -> bool:
 
 
 async def signed_in(browser: Browser, desk: Desk, login: str, **context: Any) -> Page:
-    page = await (await browser.new_context(**context)).new_page()
+    page = await (await browser.new_context(locale="nl-BE", **context)).new_page()
     await sign_in(page, desk.url, login, PASSWORDS[login])
     await expect(page.locator("#lists")).to_be_visible(timeout=WAIT)
     return page
@@ -137,7 +137,7 @@ async def test_a_worker_answers_an_arabic_parent_from_the_desk(
 ) -> None:
     parent = 3001
     async with run_desk() as desk:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
         page = await context.new_page()
         await page.goto(desk.url + "/desk/")
         await expect(page.locator("#login")).to_be_visible()
