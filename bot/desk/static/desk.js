@@ -12,8 +12,14 @@
   var baseTitle = document.title;
   var live = document.getElementById("live");
 
-  function say(html) {
-    live.innerHTML = html;
+  function say(text, href, linkText) {  // text only: nothing here is ever parsed as HTML
+    live.textContent = text + (href ? " " : "");
+    if (href) {
+      var link = document.createElement("a");
+      link.href = href;
+      link.textContent = linkText;
+      live.appendChild(link);
+    }
     live.hidden = false;
   }
 
@@ -130,8 +136,9 @@
     busy = true;
     fetch(prefix + "/poll?after=" + cursor, { credentials: "same-origin" }).then(function (r) {
       if (r.status === 401) {
-        say('Je sessie is verlopen. <a href="' + prefix + '/login?why=expired&next=' +
-            encodeURIComponent(location.pathname) + '">Meld je opnieuw aan</a>; wat je aan het typen was, blijft bewaard.');
+        say("Je sessie is verlopen; wat je aan het typen was, blijft bewaard.",
+            prefix + "/login?why=expired&next=" + encodeURIComponent(location.pathname),
+            "Meld je opnieuw aan");
         clearInterval(timer);
         return;
       }
@@ -144,7 +151,7 @@
         data.events.forEach(function (event) {
           if (event.notify) {
             if (document.hidden || String(event.handoff) !== handoff) { notify(event.title, event.handoff); }
-            if (String(event.handoff) !== handoff) { say(event.title + ' · <a href="' + prefix + "/h/" + event.handoff + '">open</a>'); }
+            if (String(event.handoff) !== handoff) { say(event.title + " ·", prefix + "/h/" + event.handoff, "open"); }
           }
           if (String(event.handoff) === handoff) {
             if (["picked_up", "closed", "transferred", "reopened", "registered"].indexOf(event.kind) >= 0) {
