@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -40,9 +39,10 @@ from bot.desk.auth import (
     expired,
     same,
 )
+from bot.desk.forms import MAX_FORM, MultiDict, check_registration, read_form
+from bot.desk.pages import PREFIX, PageData
 from bot.desk.reads import ReadMarks
 from bot.desk.upload import READ_AT_MOST, FormRefused, drain, read_reply_form
-from bot.handoff import staff_texts
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.registrations import (
     CONTACT_TYPES,
@@ -50,18 +50,14 @@ from bot.handoff.registrations import (
     THEMES,
     NewRegistration,
     RegistrationStore,
-    school_year_start,
 )
 from bot.handoff.store import Handoff
-from bot.handoff.workers import BridgeWorker, Team
+from bot.handoff.workers import BridgeWorker
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-PREFIX = "/desk"
-MAX_FORM = 256 * 1024
 MAX_REPLY = 8000
 MAX_NOTE = 4000
-FOLLOW_UP_MAX = timedelta(days=183)
 NOTICES = {
     "picked": "De vraag staat nu op jouw naam. Wat je schrijft, gaat naar de ouder.",
     "sent": "Verstuurd.",
@@ -107,19 +103,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class MultiDict:
-    """A parsed form: one value or all values of a field."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs = pairs
-
-    def get(self, name: str, default: str = "") -> str:
-        return next((v for k, v in self.pairs if k == name), default)
-
-    def getlist(self, name: str) -> list[str]:
-        return [v for k, v in self.pairs if k == name]
-
-
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -131,7 +114,7 @@ def _safe_next(target: str | None) -> str:
     return PREFIX + "/"
 
 
-class DeskWeb:
+class DeskWeb(PageData):
     def __init__(
         self,
         desk: HandoffDesk,
@@ -172,16 +155,6 @@ class DeskWeb:
         )
 
     # -- plumbing ----------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return self.desk.clock()
-
-    def today(self) -> date:
-        return views.local(self.now()).date()
-
-    @property
-    def team(self) -> Team:
-        return self.desk.team
 
     def routes(self) -> list[BaseRoute]:
         page, act = self._page, self._action
@@ -255,7 +228,10 @@ class DeskWeb:
             return RedirectResponse(
                 f"{PREFIX}/login?why={why}&next={quote(target)}", status_code=303
             )
-        back = target.rsplit("/", 1)[0] if "/h/" in target else PREFIX + "/"
+        if "/h/" in target:
+            back = target.rsplit("/", 1)[0]  # the handoff's page, where the draft waits
+        else:
+            back = target if target == PREFIX + "/register" else PREFIX + "/"
         response = self._login_page(request, why=why, next_url=back, status=401)
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
@@ -299,7 +275,7 @@ class DeskWeb:
             worker, session = found
             if not self._same_origin(request):
                 return self._refused(request, worker, "origin")
-            form = await self._form(request)
+            form = await read_form(request)
             if form is None:
                 return self._error(request, worker, session, 413, "Dit formulier is te groot.")
             if not same(form.get("csrf"), session.csrf):
@@ -318,21 +294,6 @@ class DeskWeb:
         if origin is None:
             return True  # not sent by every browser for same-origin posts; the token decides
         return urlsplit(origin).netloc == request.url.netloc
-
-    @staticmethod
-    async def _form(request: Request) -> MultiDict | None:
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > MAX_FORM:
-                return None
-        try:
-            pairs = parse_qsl(
-                body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=500
-            )
-        except ValueError:
-            return None
-        return MultiDict(pairs)
 
     def _refused(
         self, request: Request, worker: BridgeWorker, why: str, handoff_id: int | None = None
@@ -410,7 +371,7 @@ class DeskWeb:
         return self._login_page(request, why=request.query_params.get("why", ""))
 
     async def login(self, request: Request) -> Response:
-        form = await self._form(request)
+        form = await read_form(request)
         if form is None:
             return self._login_page(request, status=413, error="Dit formulier is te groot.")
         login = form.get("login").strip().lower()[:40]
@@ -474,65 +435,6 @@ class DeskWeb:
         return response
 
     # -- lists ---------------------------------------------------------------------------------
-
-    def _school_name(self, school: str | None) -> str | None:
-        return self.desk.school_names(school) if school else None
-
-    def _rows(self, worker: BridgeWorker, handoffs: list[Handoff]) -> list[dict[str, object]]:
-        now = self.now()
-        ids = [h.id for h in handoffs]
-        last = self.desk.store.last_parent_message(ids)
-        seen = self.reads.marks(worker.key, ids)
-        rows = []
-        for h in handoffs:
-            row = views.row(h, self.team, now, self._school_name(h.school))
-            row["unread"] = last.get(h.id, 0) > seen.get(h.id, 0)
-            rows.append(row)
-        return rows
-
-    def _lists(self, worker: BridgeWorker) -> dict[str, Any]:
-        store = self.desk.store
-        today = self.today()
-        waiting = store.listing(status=("waiting",))
-        active = store.listing(status=("active",))
-        mine = [h for h in active if h.worker_key == worker.key]
-        team = [h for h in active if h.worker_key != worker.key and worker.covers(h.school, h.area)]
-        others = [
-            h for h in active if worker.coordinator and h.worker_key != worker.key and h not in team
-        ]
-        closed = store.listing(
-            status=("closed",),
-            worker=None if worker.coordinator else worker.key,
-            closed_since=self.now() - timedelta(days=self.retention_days),
-        )
-        registered = self.registrations.registered_since([h.id for h in closed])
-        to_register = [
-            h
-            for h in closed
-            if (h.worker_key == worker.key or (worker.coordinator and h.worker_key is None))
-            and (h.id not in registered or (h.closed_at and registered[h.id] < h.closed_at))
-        ]
-        follow_ups = []
-        for reg in self.registrations.follow_ups(worker.key, today):
-            handoff = store.get(reg.handoff_id) if reg.handoff_id else None
-            follow_ups.append(
-                {
-                    "reg": reg,
-                    "handoff": handoff,
-                    "themes": ", ".join(THEMES.get(t, t) for t in reg.themes),
-                    "contact": CONTACT_TYPES.get(reg.contact_type, reg.contact_type),
-                    "late": reg.follow_up_on is not None and reg.follow_up_on < today,
-                }
-            )
-        return {
-            "follow_ups": follow_ups,
-            "waiting": self._rows(worker, waiting),
-            "mine": self._rows(worker, mine),
-            "to_register": self._rows(worker, to_register),
-            "team": self._rows(worker, team),
-            "others": self._rows(worker, others),
-            "planned": self.registrations.planned(worker.key, today),
-        }
 
     async def home(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
         return self.render("home.html", request, 200, worker, session, **self._lists(worker))
@@ -611,136 +513,7 @@ class DeskWeb:
             }
         )
 
-    def _describe(
-        self, kind: str, who: str | None, handoff: Handoff, worker: BridgeWorker
-    ) -> tuple[str, bool]:
-        label = f"#{handoff.id} · {staff_texts.LANGUAGE_NAMES.get(handoff.language, handoff.language)} · {views.area_label(handoff.area)}"
-        urgent = "🚨 " if handoff.urgent else ""
-        mine = handoff.worker_key == worker.key
-        if kind == "opened":
-            return f"{urgent}Nieuwe vraag {label}", True
-        if kind == "parent":
-            return (
-                f"Nieuw bericht van de ouder in vraag #{handoff.id}",
-                mine or handoff.status == "waiting",
-            )
-        if kind == "escalate":
-            return f"⚠️ Vraag #{handoff.id} wacht al meer dan 2 uur", worker.coordinator or mine
-        if kind == "reannounce":
-            return f"⏰ Vraag #{handoff.id} wacht nog op iemand", True
-        if kind == "transferred":
-            name = views.worker_name(self.team, who)
-            return f"Vraag #{handoff.id} is doorgegeven aan {name}", who == worker.key
-        if kind == "held":
-            return f"Vraag #{handoff.id}: antwoord wacht op het WhatsApp-venster", mine
-        names = {
-            "picked_up": "opgepakt",
-            "closed": "afgesloten",
-            "worker": "beantwoord",
-            "note": "notitie",
-            "reopened": "heropend",
-            "notice": "melding",
-            "registered": "geregistreerd",
-        }
-        return f"Vraag #{handoff.id}: {names.get(kind, kind)}", False
-
     # -- one handoff ---------------------------------------------------------------------------
-
-    def _messages(self, handoff: Handoff, after: int = 0) -> list[dict[str, object]]:
-        statuses = self.desk.outbox.statuses(handoff.id)
-        now = self.now()
-        shown = []
-        for said in self.desk.store.messages(handoff.id, after):
-            if said.sender in ("worker", "note"):
-                name = views.worker_name(self.team, said.author) or "brugfiguur"
-                who = f"📝 Interne notitie van {name}" if said.sender == "note" else f"🧑‍💼 {name}"
-            else:
-                who = views.SENDERS.get(said.sender, said.sender)
-            media = None
-            if said.media is not None:
-                media = {
-                    "kind": said.media.kind,
-                    "name": said.media.file_name or views.KINDS.get(said.kind, said.kind),
-                    "url": f"{PREFIX}/h/{handoff.id}/file/{said.id}",
-                }
-            kind_note = ""
-            if (
-                said.media is None
-                and said.kind not in ("text", "button")
-                and said.sender == "parent"
-            ):
-                kind_note = f"(de ouder stuurde {views.KINDS.get(said.kind, said.kind)})"
-            shown.append(
-                {
-                    "id": said.id,
-                    "sender": said.sender,
-                    "who": who,
-                    "at": views.when(said.at, now),
-                    "text": said.text,
-                    "media": media,
-                    "kind_note": kind_note,
-                    "status": statuses.get(said.id, "") if said.sender == "worker" else "",
-                }
-            )
-        return shown
-
-    def _handoff_context(self, handoff: Handoff, worker: BridgeWorker) -> dict[str, Any]:
-        now = self.now()
-        routed = self.team.find(handoff.routed_key)
-        available = ""
-        if routed is not None:
-            start = routed.next_on_duty(now)
-            available = (
-                "werkt nu"
-                if start == now
-                else f"werkt weer vanaf {views.when(start, now)}"
-                if start
-                else "geen werkuren"
-            )
-        window = None
-        held = 0
-        if handoff.channel == "whatsapp":
-            last, _ = self.state.last_heard(handoff.chat_key)
-            window = views.whatsapp_window(last, self.window_clock())
-            held = sum(1 for s in self.desk.outbox.statuses(handoff.id).values() if s == "held")
-        registrations = self.registrations.for_handoff(handoff.id)
-        registered = any(
-            handoff.closed_at and r.created_at >= handoff.closed_at for r in registrations
-        )
-        school_year = school_year_start(self.today())
-        return {
-            "h": handoff,
-            "row": views.row(handoff, self.team, now, self._school_name(handoff.school)),
-            "messages": self._messages(handoff),
-            "routed": routed,
-            "why": views.WHY.get(handoff.routed_why or "", handoff.routed_why or ""),
-            "available": available,
-            "window": window,
-            "held": held,
-            "can_pickup": handoff.status == "waiting",
-            "may_write": access.may_write(worker, handoff),
-            "may_transfer": access.may_transfer(worker, handoff),
-            "may_register": handoff.status == "closed"
-            and access.may_register(worker, handoff)
-            and not registered,
-            "may_reopen": handoff.status == "closed" and access.may_register(worker, handoff),
-            "registrations": registrations,
-            "colleagues": views.first_names(
-                tuple(w for w in self.team.active if w.key != worker.key)
-            ),
-            "services": self.services(),
-            "reg": {
-                "themes": [handoff.need] if handoff.need in THEMES else [],
-                "contact_type": "chat",
-                "outcome": "",
-                "services": [],
-                "new_family": not self.registrations.known_family(handoff.chat_key, school_year),
-                "follow_up_on": "",
-            },
-            "reg_errors": [],
-            "form": {},
-            "today": self.today().isoformat(),
-        }
 
     def _show(
         self,
@@ -1009,94 +782,17 @@ class DeskWeb:
             return RedirectResponse(f"{PREFIX}/?m=transferred", status_code=303)
         return self._done(handoff.id, "transferred")
 
-    def _registration(
+    def _check(
         self, form: MultiDict, worker: BridgeWorker, handoff: Handoff | None
     ) -> tuple[NewRegistration | None, list[str], dict[str, Any]]:
-        """Check the registration fields; returns the registration or the problems, and the
-        values to show again."""
-        today = self.today()
-        known_services = {sid for sid, _ in self.services()}
-        values: dict[str, Any] = {
-            "themes": [t for t in form.getlist("theme") if t in THEMES],
-            "contact_type": form.get("contact_type"),
-            "outcome": form.get("outcome"),
-            "services": [s for s in form.getlist("service") if s in known_services],
-            "new_family": form.get("new_family") == "1",
-            "follow_up_on": form.get("follow_up_on").strip(),
-            "contact_on": form.get("contact_on").strip() or today.isoformat(),
-            "school": form.get("school"),
-            "area": form.get("area"),
-            "language": form.get("language"),
-        }
-        errors = []
-        if not values["themes"]:
-            errors.append("Kies minstens één thema.")
-        if values["contact_type"] not in CONTACT_TYPES:
-            errors.append("Kies hoe het contact verliep.")
-        if values["outcome"] not in OUTCOMES:
-            errors.append("Kies een uitkomst.")
-        follow_up: date | None = None
-        if values["follow_up_on"]:
-            try:
-                follow_up = date.fromisoformat(values["follow_up_on"])
-            except ValueError:
-                errors.append("Opvolgen: die datum kan ik niet lezen (jjjj-mm-dd).")
-            else:
-                if follow_up <= today:
-                    errors.append("Opvolgen: kies een datum vanaf morgen.")
-                elif follow_up - today > FOLLOW_UP_MAX:
-                    errors.append("Opvolgen kan tot 6 maanden vooruit.")
-        elif values["outcome"] == "follow_up":
-            errors.append("Bij 'Opvolging gepland' hoort een datum: wanneer volg je op?")
-        contact_on = today
-        if handoff is None:
-            try:
-                contact_on = date.fromisoformat(values["contact_on"])
-            except ValueError:
-                errors.append("Datum van het contact: die kan ik niet lezen (jjjj-mm-dd).")
-            else:
-                if contact_on > today:
-                    errors.append("Het contact kan niet in de toekomst liggen.")
-                elif today - contact_on > timedelta(days=366):
-                    errors.append("Het contact ligt meer dan een jaar terug.")
-        if errors:
-            return None, errors, values
-        if handoff is not None:
-            new = NewRegistration(
-                contact_on=contact_on,
-                worker=worker.key,
-                source="handoff",
-                contact_type=values["contact_type"],
-                outcome=values["outcome"],
-                themes=tuple(values["themes"]),
-                services=tuple(values["services"]),
-                handoff_id=handoff.id,
-                channel=handoff.channel,
-                language=handoff.language,
-                area=handoff.area or "",
-                school=handoff.school or "",
-                new_family=values["new_family"],
-                follow_up_on=follow_up,
-            )
-        else:
-            schools = {sid for sid, _ in self.schools()}
-            new = NewRegistration(
-                contact_on=contact_on,
-                worker=worker.key,
-                source="direct",
-                contact_type=values["contact_type"],
-                outcome=values["outcome"],
-                themes=tuple(values["themes"]),
-                services=tuple(values["services"]),
-                language=values["language"]
-                if values["language"] in staff_texts.LANGUAGE_NAMES
-                else "",
-                area=values["area"] if values["area"] in views.AREA_LABELS else "",
-                school=values["school"] if values["school"] in schools else "",
-                new_family=values["new_family"],
-                follow_up_on=follow_up,
-            )
-        return new, [], values
+        return check_registration(
+            form,
+            worker,
+            handoff,
+            today=self.today(),
+            services=self.services(),
+            schools=self.schools(),
+        )
 
     async def close(self, request: Request, worker: BridgeWorker, session: Session) -> Response:
         """Close and register in one step (a handoff closed in Telegram is registered here
@@ -1106,7 +802,7 @@ class DeskWeb:
             return handoff
         if handoff.is_open and not access.may_write(worker, handoff) and not worker.coordinator:
             return self._refused(request, worker, "not_yours", handoff.id)
-        new, errors, values = self._registration(request.state.form, worker, handoff)
+        new, errors, values = self._check(request.state.form, worker, handoff)
         if new is None:
             return self._show(request, worker, session, handoff, 400, reg=values, reg_errors=errors)
         if handoff.is_open:
@@ -1140,7 +836,7 @@ class DeskWeb:
             return handoff
         if handoff.is_open or not access.may_register(worker, handoff):
             return self._refused(request, worker, "not_yours", handoff.id)
-        new, errors, values = self._registration(request.state.form, worker, handoff)
+        new, errors, values = self._check(request.state.form, worker, handoff)
         if new is None:
             return self._show(request, worker, session, handoff, 400, reg=values, reg_errors=errors)
         self.registrations.add(new, self.now())
@@ -1165,31 +861,6 @@ class DeskWeb:
 
     # -- contacts outside the bot --------------------------------------------------------------
 
-    def _register_context(self, worker: BridgeWorker) -> dict[str, Any]:
-        mine = set(worker.schools)
-        schools = sorted(self.schools(), key=lambda s: (s[0] not in mine, s[1]))
-        return {
-            "services": self.services(),
-            "schools": schools,
-            "areas": [(a, views.area_label(a)) for a in views.AREA_LABELS],
-            "languages": list(staff_texts.LANGUAGE_NAMES.items()),
-            "today": self.today().isoformat(),
-            "reg": {
-                "themes": [],
-                "contact_type": "walk_in",
-                "outcome": "answered",
-                "services": [],
-                "new_family": False,
-                "follow_up_on": "",
-                "contact_on": self.today().isoformat(),
-                "school": worker.schools[0] if worker.schools else "",
-                "area": worker.areas[0] if worker.areas else "",
-                "language": "",
-            },
-            "reg_errors": [],
-            "recent": self.registrations.by_worker(worker.key, school_year_start(self.today()), 10),
-        }
-
     async def register_form(
         self, request: Request, worker: BridgeWorker, session: Session
     ) -> Response:
@@ -1200,7 +871,7 @@ class DeskWeb:
     async def register_direct(
         self, request: Request, worker: BridgeWorker, session: Session
     ) -> Response:
-        new, errors, values = self._registration(request.state.form, worker, None)
+        new, errors, values = self._check(request.state.form, worker, None)
         if new is None:
             context = self._register_context(worker)
             context.update(reg=values, reg_errors=errors)
