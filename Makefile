@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 NLU_VENV := nlu/.venv
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
-.PHONY: run test setup map nlu-model locales lint bench clean
+.PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots
 
 run: setup locales map nlu-model
 	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}$${WHATSAPP_TOKEN:-}" ]; then \
@@ -16,9 +16,24 @@ run: setup locales map nlu-model
 		$(BIN)/wegwijs chat; \
 	fi
 
-test: setup locales map nlu-model
-	@echo "==> Running the test suite (about 3 minutes; the real Rasa server starts first)"
+test: setup locales map nlu-model browser
+	@echo "==> Running the test suite (about 4 minutes; the real Rasa server starts first)"
 	$(BIN)/pytest -q
+
+# The desk's browser tests drive Debian's chromium (Playwright never downloads a browser here);
+# the emoji font makes the screenshots in the docs show what a worker's screen shows.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| [ ! -d /usr/share/fonts/truetype/noto ]; then \
+		scripts/step browser "Installing Debian's chromium for the desk's browser tests" \
+			"about 1 minute, only the first time" -- \
+			sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver fonts-noto-color-emoji"; \
+	fi
+
+# The screenshots in docs/bridge-workers.md, taken by the browser suite.
+docs-screenshots: setup locales map nlu-model browser
+	WEGWIJS_DOCS_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_desk_browser.py
 
 setup: $(VENV)/.installed $(NLU_VENV)/.installed
 
@@ -62,6 +77,7 @@ bench: setup map nlu-model
 	$(BIN)/python bench/map_bench.py
 	$(BIN)/python bench/nlu_bench.py
 	$(BIN)/python bench/e2e_bench.py
+	$(BIN)/python bench/desk_bench.py
 
 clean:
 	rm -rf var

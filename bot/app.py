@@ -14,7 +14,8 @@ from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
 from bot.followup.checkback import CheckBackPolicy, CheckBacks, ask_due
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.workers import SAMPLE_FILE, Team, load_team, workers_file
+from bot.handoff.files import DeskFiles
+from bot.handoff.workers import SAMPLE_FILE, Team, TeamFile, load_team, workers_file
 from bot.nlu import language
 from bot.nlu.client import NLUClient
 from bot.nlu.understand import Understander
@@ -58,11 +59,12 @@ class Wegwijs:
         return ask_due(self.engine.checkbacks, send, name_of, in_handoff)
 
 
-def team_or_sample(required: bool) -> Team:
-    """The configured bridge workers; the sample file only for a local try-out."""
+def team_or_sample(required: bool) -> Team | TeamFile:
+    """The configured bridge workers (read again when the file changes); the sample file only
+    for a local try-out."""
     path = workers_file()
     if path is not None:
-        return load_team(path)
+        return TeamFile(path)
     if required:
         from bot.handoff.workers import WorkersError
 
@@ -77,9 +79,10 @@ def team_or_sample(required: bool) -> Team:
 async def wegwijs(
     nlu_url: str | None,
     *,
-    team: Team,
+    team: Team | TeamFile,
     staff_room: bool,
     state_path: Path | str | None = None,
+    files_dir: Path | None = None,
     map_path: Path | None = None,
     clock: Clock = system_clock,
     nlu_timeout: float = 1.0,
@@ -99,7 +102,8 @@ async def wegwijs(
         return found.name if found else None
 
     known_schools = {school_id for school_id, _ in maps.current().schools()}
-    for worker in team.workers:
+    workers = team.current().workers if isinstance(team, TeamFile) else team.workers
+    for worker in workers:
         for school in set(worker.schools) - known_schools:
             log.warning(
                 "bridge workers file: school %r (worker %s) is not on the social map; "
@@ -107,7 +111,11 @@ async def wegwijs(
                 school,
                 worker.first_name,
             )
-    desk = HandoffDesk(state, team, staff_room=staff_room, school_names=school_name)
+    if files_dir is None and state.path != ":memory:":
+        # Workers' uploads in the desk: next to the state database (in the data directory).
+        files_dir = Path(state.path).parent / "desk-files"
+    files = DeskFiles(state, files_dir)
+    desk = HandoffDesk(state, team, staff_room=staff_room, school_names=school_name, files=files)
     app = Wegwijs(engine, desk, Router(engine, desk), state, maps, client, retention, clock)
     try:
         app.purge()

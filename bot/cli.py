@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import click
 
+from bot.desk.cli import desk_group
 from bot.followup.checkback import CheckBackError, CheckBackPolicy
 from bot.logs import LogFormatError
 from bot.logs import configure as configure_logging
@@ -28,6 +29,7 @@ def main() -> None:
 
 main.add_command(map_group)
 main.add_command(nlu_group)
+main.add_command(desk_group)
 
 
 @main.command()
@@ -147,6 +149,7 @@ def serve(host: str, port: int) -> None:
 
     from bot.channels.telegram.config import TelegramConfig, TelegramConfigError
     from bot.channels.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
+    from bot.desk.auth import DeskConfigError, DeskSettings
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError
 
@@ -161,19 +164,22 @@ def serve(host: str, port: int) -> None:
                 "No channel configured: set TELEGRAM_BOT_TOKEN and/or WHATSAPP_TOKEN (see "
                 "docs/operators.md), or use `wegwijs chat` for the terminal chat."
             )
-        if telegram is None or telegram.staff_chat_id is None:
+        desk = DeskSettings.from_env()
+        staff_room = telegram is not None and telegram.staff_chat_id is not None
+        if not staff_room:
             click.echo(
-                "Warning: TELEGRAM_STAFF_CHAT_ID is not set, so handed-off questions wait in "
-                "the outbox until the bridge workers' staff group is configured.",
+                "Note: TELEGRAM_STAFF_CHAT_ID is not set, so bridge workers see handed-off "
+                "questions in the desk only (/desk; set passwords with `wegwijs desk passwd`).",
                 err=True,
             )
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
         with _language_model() as url:
-            asyncio.run(_serve(url, telegram, whatsapp, team, host, port))
+            asyncio.run(_serve(url, telegram, whatsapp, team, host, port, staff_room, desk))
     except (
         CheckBackError,
+        DeskConfigError,
         LogFormatError,
         RasaStartError,
         RetentionError,
@@ -189,7 +195,14 @@ def serve(host: str, port: int) -> None:
 
 
 async def _serve(
-    url: str, telegram: object, whatsapp: object, team: object, host: str, port: int
+    url: str,
+    telegram: object,
+    whatsapp: object,
+    team: object,
+    host: str,
+    port: int,
+    staff_room: bool,
+    desk: object,
 ) -> None:
     import uvicorn
 
@@ -197,15 +210,16 @@ async def _serve(
     from bot.server import BotServer
 
     async with (
-        wegwijs(url, team=team, staff_room=True) as app,  # type: ignore[arg-type]
-        BotServer(app, telegram, whatsapp) as server,  # type: ignore[arg-type]
+        wegwijs(url, team=team, staff_room=staff_room) as app,  # type: ignore[arg-type]
+        BotServer(app, telegram, whatsapp, desk=desk) as server,  # type: ignore[arg-type]
     ):
         config = uvicorn.Config(
             server.asgi(), host=host, port=port, log_level="warning", log_config=None
         )
         click.echo(
             f"Wegwijs is running: channels {', '.join(server.channels)}; "
-            f"health on http://{host}:{port}/healthz. Ctrl-C stops it."
+            f"health on http://{host}:{port}/healthz; the desk on http://{host}:{port}/desk/. "
+            "Ctrl-C stops it."
         )
         await uvicorn.Server(config).serve()
 
@@ -216,10 +230,13 @@ def purge() -> None:
 
     `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
     retention time, or for a cron job when the bot is not running."""
+    from pathlib import Path
+
     from bot.app import team_or_sample
     from bot.clock import system_clock
     from bot.conversation.state import StateStore
     from bot.handoff.desk import HandoffDesk
+    from bot.handoff.files import DeskFiles
     from bot.paths import state_db_path
     from bot.retention import purge as run_purge
 
@@ -230,7 +247,9 @@ def purge() -> None:
     state = StateStore(state_db_path(), system_clock)
     try:
         # Expired topics are queued for deletion; `serve` deletes them in the staff group.
-        desk = HandoffDesk(state, team_or_sample(required=False))
+        # Files workers sent from the desk are next to the state database.
+        files = DeskFiles(state, Path(state.path).parent / "desk-files")
+        desk = HandoffDesk(state, team_or_sample(required=False), files=files)
         result = run_purge(state, desk, policy, state.clock())
     finally:
         state.close()

@@ -16,7 +16,15 @@ little as possible, for as short as possible, and count anonymously what statist
 - WhatsApp's 24-hour-window rows go 2 days after the parent's last message, unless an
   answer is still held for them.
 
-What stays is anonymous daily counts (``unmet_needs``, ``handoff_counts``): never a chat id.
+- The desk: files a worker uploaded go with their handoff (rows and files on disk); the live
+  update events after 2 days; sessions when they expire; failed sign-ins after 15 minutes;
+  the audit log (who looked at which handoff, never content) after ``WEGWIJS_AUDIT_DAYS``
+  (default 365).
+- A closed handoff with a follow-up the worker planned (a registration's "follow up on
+  DATE") is kept until that date, and its retention time counts from then.
+
+What stays is anonymous: daily counts (``unmet_needs``, ``handoff_counts``) and registrations,
+whose link to the handoff is cleared when the handoff goes: never a chat id.
 The purge runs when the bot starts, every hour while ``wegwijs serve`` runs, and on demand
 with ``wegwijs purge``.
 """
@@ -34,6 +42,8 @@ from bot.handoff.desk import HandoffDesk
 log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
+DEFAULT_AUDIT_DAYS = 365
+DESK_EVENTS_KEPT = timedelta(days=2)
 SEEN_MESSAGES_KEPT = timedelta(days=8)
 CONTACT_WINDOWS_KEPT = timedelta(days=2)
 PURGE_EVERY = 3600.0  # seconds between purges while serving
@@ -43,24 +53,30 @@ class RetentionError(ValueError):
     """WEGWIJS_RETENTION_DAYS is not a whole number of days >= 1."""
 
 
+def _days(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise RetentionError(f"{name} must be a whole number of days, at least 1 (got {raw!r})")
+    return days
+
+
 @dataclass(frozen=True)
 class Retention:
     days: int = DEFAULT_DAYS
+    audit_days: int = DEFAULT_AUDIT_DAYS
 
     @classmethod
     def from_env(cls) -> Retention:
-        raw = os.environ.get("WEGWIJS_RETENTION_DAYS", "").strip()
-        if not raw:
-            return cls()
-        try:
-            days = int(raw)
-        except ValueError:
-            days = 0
-        if days < 1:
-            raise RetentionError(
-                f"WEGWIJS_RETENTION_DAYS must be a whole number of days, at least 1 (got {raw!r})"
-            )
-        return cls(days)
+        return cls(
+            _days("WEGWIJS_RETENTION_DAYS", DEFAULT_DAYS),
+            _days("WEGWIJS_AUDIT_DAYS", DEFAULT_AUDIT_DAYS),
+        )
 
 
 @dataclass
@@ -84,15 +100,35 @@ def purge(state: StateStore, desk: HandoffDesk, policy: Retention, now: datetime
     cutoff = now - timedelta(days=policy.days)
     desk.close_idle(desk.store.idle_open(cutoff), policy.days)
     expired = desk.store.closed_before(cutoff)
-    # Topics first: if we crash right after, the next purge finds the handoffs again.
+    # Topics and files first: if we crash right after, the next purge finds the handoffs again.
     desk.expire(expired, policy.days)
+    files = desk.files.delete_for([h.id for h in expired])
     counts = state.purge(
         handoff_ids=[h.id for h in expired],
         idle_before=cutoff,
         seen_before=now - SEEN_MESSAGES_KEPT,
         window_before=(now - CONTACT_WINDOWS_KEPT).timestamp(),
     )
+    counts["desk files"] = files + desk.files.sweep()
+    counts.update(purge_desk(state, policy, now))
     result = Purged(counts, sum(h.topic_id is not None for h in expired))
     if result.total or result.topics:
         log.info("retention purge (%d days): %s", policy.days, result.summary())
     return result
+
+
+def purge_desk(state: StateStore, policy: Retention, now: datetime) -> dict[str, int]:
+    """The desk's own rows that are kept for a while only (none of them holds content)."""
+    from bot.desk.auth import AuditLog, DeskConfigError, DeskSettings, Throttle, purge_sessions
+    from bot.handoff.events import EventLog
+
+    try:
+        settings = DeskSettings.from_env()
+    except DeskConfigError:
+        settings = DeskSettings()  # `wegwijs serve` refuses to start with it; purge goes on
+    return {
+        "desk events": EventLog(state).purge_before(now - DESK_EVENTS_KEPT),
+        "desk sessions": purge_sessions(state, now, settings),
+        "failed sign-ins": Throttle(state).purge(now),
+        "audit entries": AuditLog(state).purge_before(now - timedelta(days=policy.audit_days)),
+    }

@@ -1,5 +1,5 @@
 """``wegwijs serve``: every configured channel, the outbox senders, the handoff timer and the
-ASGI app (``/healthz``, webhooks), in one process."""
+ASGI app (``/healthz``, webhooks, the bridge workers' desk under ``/desk``), in one process."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.app import Wegwijs
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.whatsapp.config import WhatsAppConfig
+from bot.desk.auth import DeskSettings
 from bot.handoff.outbox import Deliver, Item
 from bot.retention import PURGE_EVERY
 
@@ -36,9 +37,11 @@ class BotServer:
         outbox_idle: float = 1.0,
         purge_every: float = PURGE_EVERY,
         checkback_every: float = CHECKBACK_EVERY,
+        desk: DeskSettings | None = None,
     ) -> None:
         from bot.channels.telegram.channel import TelegramChannel
         from bot.channels.whatsapp.channel import WhatsAppChannel
+        from bot.desk.web import DeskWeb
 
         self.app = app
         self.telegram = TelegramChannel(telegram, app) if telegram else None
@@ -58,6 +61,26 @@ class BotServer:
             if self.telegram.staff is not None:
                 self.telegram.staff.files["whatsapp"] = self.whatsapp.fetch_file
             self.whatsapp.files["telegram"] = self.telegram.fetch_file
+        # The desk: the same handoffs in the browser. A worker's upload is a file of its own
+        # source ("desk") that every channel fetches; parents' files are shown through the
+        # channel they came from.
+        maps = app.maps
+        self.desk = DeskWeb(
+            app.desk,
+            settings=desk,
+            services=lambda: maps.current().services(),
+            schools=lambda: sorted(maps.current().schools(), key=lambda s: s[1]),
+            retention_days=app.retention.days,
+        )
+        desk_files = app.desk.files.fetch
+        if self.telegram is not None:
+            self.telegram.files["desk"] = desk_files
+            self.desk.fetchers["telegram"] = self.telegram.fetch_file
+            if self.telegram.staff is not None:
+                self.telegram.staff.files["desk"] = desk_files
+        if self.whatsapp is not None:
+            self.whatsapp.files["desk"] = desk_files
+            self.desk.fetchers["whatsapp"] = self.whatsapp.fetch_file
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -92,11 +115,10 @@ class BotServer:
                     outbox.run("staff", self.telegram.deliver_to_staff, self.outbox_idle)
                 )
             )
-            self._tasks.append(
-                asyncio.create_task(
-                    self._every(self.tick_every, self.app.desk.tick, "handoff timer")
-                )
-            )
+        # Re-announce and escalate: in the staff group when there is one, always in the desk.
+        self._tasks.append(
+            asyncio.create_task(self._every(self.tick_every, self.app.desk.tick, "handoff timer"))
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -187,7 +209,7 @@ class BotServer:
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     def asgi(self) -> Starlette:
-        routes = [Route("/healthz", self._healthz, methods=["GET"])]
+        routes: list[BaseRoute] = [Route("/healthz", self._healthz, methods=["GET"])]
         if self.telegram is not None and self.telegram.config.webhook_url:
             from bot.channels.telegram.channel import WEBHOOK_PATH
 
@@ -197,4 +219,5 @@ class BotServer:
 
             routes.append(Route(WHATSAPP_PATH, self.whatsapp.verify, methods=["GET"]))
             routes.append(Route(WHATSAPP_PATH, self.whatsapp.webhook, methods=["POST"]))
+        routes += self.desk.routes()
         return Starlette(routes=routes)

@@ -290,6 +290,16 @@ class SocialMap:
             for r in self._query("SELECT id, name_nl FROM services WHERE type = 'school'")
         ]
 
+    def services(self) -> list[tuple[str, str]]:
+        """(id, Dutch name) of every service that is not a school, by name: what a bridge
+        worker can register a referral to."""
+        return [
+            (r[0], r[1])
+            for r in self._query(
+                "SELECT id, name_nl FROM services WHERE type != 'school' ORDER BY name_nl, id"
+            )
+        ]
+
     def needs_with_services(self) -> set[str]:
         return {row[0] for row in self._query("SELECT DISTINCT need FROM service_needs")}
 

@@ -25,7 +25,8 @@ def worker(name: str, uid: int, **kw: object) -> BridgeWorker:
 def test_the_sample_file_loads_and_has_invented_people_only() -> None:
     team = load_team(SAMPLE_FILE)
     assert [w.first_name for w in team.active] == ["Samira", "Jonas", "Nadia"]
-    assert all(900000000 < w.telegram_user_id < 900000100 for w in team.workers)
+    assert all(900000000 < (w.telegram_user_id or 0) < 900000100 for w in team.workers)
+    assert [w.key for w in team.workers] == ["samira", "jonas", "nadia", "pieter"]
     assert [w.first_name for w in team.coordinators] == ["Nadia"]
     assert "INVENTED" in SAMPLE_FILE.read_text(encoding="utf-8")
 
@@ -100,7 +101,7 @@ def test_routing_says_when_the_worker_starts_and_spreads_the_load() -> None:
     weekend = route(team, at=SATURDAY_10, language="nl", area="wilsele")
     assert weekend is not None and not weekend.available_now
     assert weekend.available_at == datetime(2026, 11, 30, 9, 0, tzinfo=BRUSSELS)
-    busy = route(team, at=TUESDAY_10, language="nl", area="wilsele", load={1: 3})
+    busy = route(team, at=TUESDAY_10, language="nl", area="wilsele", load={"ann": 3})
     assert busy is not None and busy.worker.first_name == "Bert"
 
 

@@ -11,7 +11,7 @@ from e2e import Clock, any_date, on_day
 from bot.conversation.messages import HandoffRequest, Incoming, MediaRef
 from bot.conversation.state import StateStore
 from bot.handoff.desk import HandoffDesk, RecentItem
-from bot.handoff.workers import SAMPLE_FILE, load_team
+from bot.handoff.workers import SAMPLE_FILE, BridgeWorker, load_team
 
 SAMIRA, JONAS, NADIA, PIETER, STRANGER = 900000001, 900000002, 900000003, 900000004, 42
 
@@ -19,6 +19,11 @@ SAMIRA, JONAS, NADIA, PIETER, STRANGER = 900000001, 900000002, 900000003, 900000
 @pytest.fixture
 def desk(clock: Clock, tmp_path: Path) -> HandoffDesk:
     return HandoffDesk(StateStore(tmp_path / "state.db", clock), load_team(SAMPLE_FILE))
+
+
+def by(desk: HandoffDesk, user_id: int) -> BridgeWorker | None:
+    """The worker behind a Telegram user id, as the staff group resolves them."""
+    return desk.team.by_user(user_id)
 
 
 def queued(desk: HandoffDesk, lane: str) -> list[tuple[str, dict]]:
@@ -75,13 +80,14 @@ def test_a_photo_sent_before_consent_follows_the_summary(desk: HandoffDesk) -> N
 def test_only_listed_active_workers_can_pick_up_reply_or_close(desk: HandoffDesk) -> None:
     handoff_id = open_one(desk)
     desk.store.update(handoff_id, topic_id=100)
-    assert not desk.pick_up(handoff_id, STRANGER).ok
-    assert not desk.pick_up(handoff_id, PIETER).ok  # inactive
+    assert not desk.pick_up(handoff_id, by(desk, STRANGER)).ok
+    assert not desk.pick_up(handoff_id, by(desk, PIETER)).ok  # inactive
+    assert not desk.pick_up(handoff_id, desk.team.find("pieter")).ok  # inactive, by key
     assert desk.from_worker(100, STRANGER, "text", "hallo", None) is None
-    assert not desk.close(handoff_id, STRANGER).ok
+    assert not desk.close(handoff_id, by(desk, STRANGER)).ok
     assert queued(desk, "parent") == []
-    assert desk.pick_up(handoff_id, JONAS).ok
-    taken = desk.pick_up(handoff_id, SAMIRA)
+    assert desk.pick_up(handoff_id, by(desk, JONAS)).ok
+    taken = desk.pick_up(handoff_id, by(desk, SAMIRA))
     assert not taken.ok and "Jonas" in (taken.notice or "")
     parent = queued(desk, "parent")
     assert len(parent) == 1 and "Jonas" in parent[0][1]["text"]
@@ -94,14 +100,14 @@ def test_a_worker_writing_in_the_topic_picks_it_up_and_reaches_the_parent(
     desk.store.update(handoff_id, topic_id=100)
     assert desk.from_worker(100, SAMIRA, "text", "Dag! Ik help je graag.", None)
     handoff = desk.store.get(handoff_id)
-    assert handoff is not None and handoff.status == "active" and handoff.worker_id == SAMIRA
+    assert handoff is not None and handoff.status == "active" and handoff.worker_key == "samira"
     texts = [payload["text"] for _, payload in queued(desk, "parent")]
     assert len(texts) == 2 and texts[1].endswith("Dag! Ik help je graag.")
     photo = MediaRef("telegram", "photo", "F2", "-100", 9)
     desk.from_worker(100, SAMIRA, "photo", "het formulier", photo)
     action, payload = queued(desk, "parent")[-1]
     assert action == "media" and payload["media"]["file_id"] == "F2"
-    assert desk.close(handoff_id, SAMIRA).ok
+    assert desk.close(handoff_id, by(desk, SAMIRA)).ok
     assert desk.open_for("telegram:1") is None
     closed = desk.from_worker(100, SAMIRA, "text", "nog iets", None)
     assert closed is not None and not closed.ok

@@ -55,9 +55,9 @@ CREATE TABLE IF NOT EXISTS handoffs (
     area TEXT,
     school TEXT,
     language TEXT NOT NULL,
-    routed_to INTEGER,          -- Telegram user id of the suggested worker
+    routed_key TEXT,            -- the suggested worker (their key in the bridge workers file)
     routed_why TEXT,
-    worker_id INTEGER,          -- Telegram user id of the worker who picked it up
+    worker_key TEXT,            -- the worker who has it (picked up, or was given it)
     topic_id INTEGER,           -- message_thread_id of its forum topic in the staff group
     summary_message_id INTEGER,
     created_at TEXT NOT NULL,
@@ -74,9 +74,11 @@ CREATE TABLE IF NOT EXISTS handoff_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     handoff_id INTEGER NOT NULL REFERENCES handoffs (id) ON DELETE CASCADE,
     at TEXT NOT NULL,
-    sender TEXT NOT NULL,       -- parent, worker, bot
+    sender TEXT NOT NULL,       -- parent, worker, bot, note (internal: never to the parent)
     kind TEXT NOT NULL,
-    text TEXT NOT NULL DEFAULT ''
+    text TEXT NOT NULL DEFAULT '',
+    media TEXT,                 -- JSON: where the file lives (a MediaRef), to show it in the desk
+    author TEXT                 -- the worker's key, for worker messages and notes
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -141,6 +143,90 @@ CREATE TABLE IF NOT EXISTS seen_messages (
     chat_key TEXT NOT NULL DEFAULT '',  -- so /forget can erase these too
     PRIMARY KEY (channel, message_id)
 );
+-- The desk (the bridge workers' web inbox, bot/desk/). No message text in any of these but
+-- desk_files (a worker's upload, on disk), which go with their handoff.
+CREATE TABLE IF NOT EXISTS desk_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- what changed, for the desk's live updates (polled)
+    at TEXT NOT NULL,
+    handoff_id INTEGER,
+    kind TEXT NOT NULL,         -- opened, parent, worker, picked_up, closed, transferred, note,
+                                -- reannounce, escalate, reopened, held
+    worker TEXT                 -- who did it, or (transferred) who got it
+);
+CREATE TABLE IF NOT EXISTS desk_reads (
+    worker TEXT NOT NULL,       -- the last message of a handoff a worker has seen: unread marks
+    handoff_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (worker, handoff_id)
+);
+CREATE TABLE IF NOT EXISTS desk_files (
+    id TEXT PRIMARY KEY,        -- random; the file is <data dir>/desk-files/<id>
+    handoff_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desk_passwords (
+    worker TEXT PRIMARY KEY,    -- argon2id hash, set with `wegwijs desk passwd`
+    hash TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desk_sessions (
+    token_hash TEXT PRIMARY KEY,  -- sha256 of the cookie's token: a copy of the database
+    worker TEXT NOT NULL,         -- opens no session
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desk_login_failures (
+    key TEXT NOT NULL,          -- "login:<name>" or "ip:<address>", for throttling
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desk_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    worker TEXT NOT NULL,       -- the login id (also a wrong one, for failed sign-ins)
+    action TEXT NOT NULL,       -- sign_in, sign_in_failed, sign_out, view, file, refused
+    handoff_id INTEGER,
+    detail TEXT                 -- never content: an address for sign-ins, a route for refusals
+);
+CREATE TABLE IF NOT EXISTS desk_settings (
+    name TEXT PRIMARY KEY,      -- the cookie signing key when WEGWIJS_DESK_SECRET is not set
+    value TEXT NOT NULL
+);
+-- Registrations: what the network counts (issue 17 reports on them). No name, phone number or
+-- message text; handoff_id is the only link to a family and is cleared by /forget and by the
+-- retention purge of that handoff.
+CREATE TABLE IF NOT EXISTS registrations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    contact_on TEXT NOT NULL,   -- the day of the contact (Leuven), YYYY-MM-DD
+    worker TEXT NOT NULL,
+    source TEXT NOT NULL,       -- handoff (closed in the desk) or direct (walk-in, phone...)
+    handoff_id INTEGER,
+    contact_type TEXT NOT NULL, -- chat, walk_in, phone, home_visit, group
+    channel TEXT NOT NULL DEFAULT '',   -- telegram, whatsapp ('' for a direct contact)
+    language TEXT NOT NULL DEFAULT '',
+    area TEXT NOT NULL DEFAULT '',
+    school TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL,      -- answered, referred, follow_up, no_reaction
+    new_family INTEGER NOT NULL DEFAULT 0,  -- first contact with this family this school year
+    follow_up_on TEXT,          -- YYYY-MM-DD: back in the worker's list that day
+    follow_up_done_at TEXT
+);
+CREATE INDEX IF NOT EXISTS registrations_day ON registrations (contact_on);
+CREATE INDEX IF NOT EXISTS registrations_follow_up ON registrations (worker, follow_up_on);
+CREATE TABLE IF NOT EXISTS registration_themes (
+    registration_id INTEGER NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
+    theme TEXT NOT NULL,        -- a need id, listening_ear or new_parents
+    PRIMARY KEY (registration_id, theme)
+);
+CREATE TABLE IF NOT EXISTS registration_services (
+    registration_id INTEGER NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
+    service_id TEXT NOT NULL,   -- a social map id the parent was referred to
+    PRIMARY KEY (registration_id, service_id)
+);
 """
 
 
@@ -201,6 +287,41 @@ class StateStore:
             self._db.execute(
                 "ALTER TABLE seen_messages ADD COLUMN chat_key TEXT NOT NULL DEFAULT ''"
             )
+        self._migrate_worker_keys()
+        said = {row[1] for row in self._db.execute("PRAGMA table_info(handoff_messages)")}
+        for column in ("media", "author"):
+            if column not in said:
+                self._db.execute(f"ALTER TABLE handoff_messages ADD COLUMN {column} TEXT")
+        self._db.executescript(
+            "CREATE INDEX IF NOT EXISTS handoffs_worker ON handoffs (worker_key, status);"
+            "CREATE INDEX IF NOT EXISTS handoff_messages_handoff ON handoff_messages "
+            "(handoff_id, id);"
+            "CREATE INDEX IF NOT EXISTS desk_events_handoff ON desk_events (handoff_id);"
+            "CREATE INDEX IF NOT EXISTS desk_login_failures_key ON desk_login_failures (key, at);"
+        )
+
+    def _migrate_worker_keys(self) -> None:
+        """Handoffs once named their worker by Telegram user id (``worker_id``, ``routed_to``);
+        now by the worker's key, because a desk-only worker has no Telegram. Old ids become
+        ``tg:<id>``, which the team resolves and the desk rewrites to the worker's key at
+        start (:meth:`bot.handoff.store.HandoffStore.adopt_legacy_keys`)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(handoffs)")}
+        if "worker_id" not in have:
+            return
+        self._db.execute("BEGIN")
+        try:
+            for old, new in (("worker_id", "worker_key"), ("routed_to", "routed_key")):
+                if new not in have:
+                    self._db.execute(f"ALTER TABLE handoffs ADD COLUMN {new} TEXT")
+                self._db.execute(
+                    f"UPDATE handoffs SET {new} = 'tg:' || {old} "
+                    f"WHERE {old} IS NOT NULL AND {new} IS NULL"
+                )
+                self._db.execute(f"ALTER TABLE handoffs DROP COLUMN {old}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def load(self, chat_key: str) -> ChatState | None:
         with self._lock:
@@ -232,9 +353,14 @@ class StateStore:
         """Erase everything tied to this chat: its state, handoffs, transcripts, queued messages."""
         with self._lock:
             self._db.execute("BEGIN")
+            mine = "(SELECT id FROM handoffs WHERE chat_key = ?)"
+            for table in ("handoff_messages", "desk_events", "desk_reads", "desk_files"):
+                self._db.execute(f"DELETE FROM {table} WHERE handoff_id IN {mine}", (chat_key,))
+            # Registrations stay (they are the anonymous figures); their link to this family
+            # goes, and so does a follow-up planned with them.
             self._db.execute(
-                "DELETE FROM handoff_messages WHERE handoff_id IN "
-                "(SELECT id FROM handoffs WHERE chat_key = ?)",
+                "UPDATE registrations SET handoff_id = NULL, follow_up_on = NULL "
+                f"WHERE handoff_id IN {mine}",
                 (chat_key,),
             )
             # Everything still queued for this parent (the parent lane's key is the chat) or
@@ -273,6 +399,14 @@ class StateStore:
             try:
                 counts["transcript messages"] = self._db.execute(
                     f"DELETE FROM handoff_messages WHERE handoff_id IN ({marks})", handoff_ids
+                ).rowcount
+                for table in ("desk_events", "desk_reads", "desk_files"):
+                    self._db.execute(
+                        f"DELETE FROM {table} WHERE handoff_id IN ({marks})", handoff_ids
+                    )
+                counts["registration links"] = self._db.execute(
+                    f"UPDATE registrations SET handoff_id = NULL WHERE handoff_id IN ({marks})",
+                    handoff_ids,
                 ).rowcount
                 counts["queued messages"] = self._db.execute(
                     f"DELETE FROM outbox WHERE handoff_id IN ({marks})", handoff_ids

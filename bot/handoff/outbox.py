@@ -143,6 +143,22 @@ class Outbox:
             self.wake(lane)
         return cur.rowcount
 
+    def statuses(self, handoff_id: int) -> dict[int, str]:
+        """What is still on its way to the parent of this handoff, by transcript line
+        (``said``): pending, held (WhatsApp's 24-hour window) or undeliverable. A line that
+        is not here was sent."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, payload FROM outbox WHERE lane = 'parent' AND handoff_id = ?",
+                (handoff_id,),
+            ).fetchall()
+        found: dict[int, str] = {}
+        for status, payload in rows:
+            said = json.loads(payload).get("said")
+            if isinstance(said, int):
+                found[said] = status
+        return found
+
     def oldest_pending(self) -> datetime | None:
         """When the oldest message still waiting to go out was queued: a growing age means a
         platform has been refusing us for a while."""

@@ -32,7 +32,7 @@ def route(
     area: str | None = None,
     school: str | None = None,
     urgent: bool = False,
-    load: Mapping[int, int] | None = None,
+    load: Mapping[str, int] | None = None,
 ) -> Route | None:
     """The best worker for this parent, or None when the team has no active worker."""
     workers = team.active
@@ -49,7 +49,7 @@ def route(
     def rank(w: BridgeWorker) -> tuple[datetime, int, int, str]:
         start = w.next_on_duty(at) or datetime.max.replace(tzinfo=at.tzinfo)
         speaks = 0 if language in w.languages else 1
-        return (start, speaks, load.get(w.telegram_user_id, 0), w.first_name)
+        return (start, speaks, load.get(w.key, 0), w.first_name)
 
     if urgent:
         for why, fits in tiers:

@@ -26,8 +26,15 @@ SENDERS = {"parent": "👤", "bot": "🤖", "worker": "🧑‍💼"}
 
 
 def mention(worker: BridgeWorker) -> str:
-    """A text mention: notifies the worker in the group without needing a username."""
+    """A text mention: notifies the worker in the group without needing a username (a worker
+    who uses only the desk has no Telegram account: their name in bold)."""
+    if worker.telegram_user_id is None:
+        return f"<b>{escape(worker.first_name)}</b>"
     return f'<a href="tg://user?id={worker.telegram_user_id}">{escape(worker.first_name)}</a>'
+
+
+def _via(via: str) -> str:
+    return " (in de desk)" if via == "desk" else ""
 
 
 def _label(labels: dict[str, str], key: str | None) -> str:
@@ -98,12 +105,44 @@ def parent_says(text: str) -> str:
     return f"👤 {text}"
 
 
-def picked_up(worker: BridgeWorker) -> str:
-    return f"✋ Opgepakt door {mention(worker)}. Wat je hier schrijft, gaat naar de ouder."
+def picked_up(worker: BridgeWorker, via: str = "telegram") -> str:
+    return (
+        f"✋ Opgepakt door {mention(worker)}{_via(via)}. Wat je hier schrijft, gaat naar de ouder."
+    )
 
 
-def closed(worker: BridgeWorker) -> str:
-    return f"✅ Afgesloten door {escape(worker.first_name)}. De ouder praat weer met de bot."
+def closed(worker: BridgeWorker, via: str = "telegram") -> str:
+    return (
+        f"✅ Afgesloten door {escape(worker.first_name)}{_via(via)}. "
+        "De ouder praat weer met de bot."
+    )
+
+
+def from_desk(worker: BridgeWorker, text: str) -> str:
+    """A worker's answer written in the desk, shown in the topic (plain text: escaped when
+    posted)."""
+    return (
+        f"🧑‍💼 {worker.first_name} (desk): {text}" if text else f"🧑‍💼 {worker.first_name} (desk)"
+    )
+
+
+def note(worker: BridgeWorker, text: str) -> str:
+    """Plain text, like a parent's message."""
+    return f"📝 Interne notitie van {worker.first_name} (de ouder ziet dit niet): {text}"
+
+
+def transferred(actor: BridgeWorker, to: BridgeWorker, note: str) -> str:
+    line = f"🔁 {escape(actor.first_name)} gaf deze vraag door aan {mention(to)}."
+    if note.strip():
+        line += f"\n📝 Notitie (de ouder ziet dit niet): {escape(note.strip()[:1000])}"
+    return line
+
+
+def reopened(worker: BridgeWorker) -> str:
+    return (
+        f"🔄 Heropend door {mention(worker)} om op te volgen. Wat je hier schrijft, gaat weer "
+        "naar de ouder."
+    )
 
 
 def reannounce(h: Handoff, routed: BridgeWorker | None, minutes: int) -> str:

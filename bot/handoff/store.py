@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from bot.clock import utc_iso
+from bot.conversation.messages import MediaRef
 from bot.conversation.state import StateStore
 
 OPEN = ("waiting", "active")
@@ -14,6 +16,19 @@ OPEN = ("waiting", "active")
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Said:
+    """One line of a handoff's conversation, as the desk shows it."""
+
+    id: int
+    at: datetime
+    sender: str  # parent, worker, bot, note
+    kind: str
+    text: str
+    media: MediaRef | None
+    author: str | None  # the worker's key
 
 
 @dataclass
@@ -29,9 +44,9 @@ class Handoff:
     area: str | None
     school: str | None
     language: str
-    routed_to: int | None
+    routed_key: str | None
     routed_why: str | None
-    worker_id: int | None
+    worker_key: str | None
     topic_id: int | None
     summary_message_id: int | None
     created_at: datetime
@@ -44,6 +59,11 @@ class Handoff:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def assigned_key(self) -> str | None:
+        """Who has it, or else who it was suggested to."""
+        return self.worker_key or self.routed_key
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Handoff:
@@ -82,7 +102,7 @@ class HandoffStore:
         area: str | None,
         school: str | None,
         language: str,
-        routed_to: int | None,
+        routed_key: str | None,
         routed_why: str | None,
         now: datetime,
         due_at: datetime,
@@ -90,7 +110,7 @@ class HandoffStore:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO handoffs (chat_key, channel, chat_id, reason, urgent, need, area, school, "
-                "language, routed_to, routed_why, created_at, due_at, announced_at) "
+                "language, routed_key, routed_why, created_at, due_at, announced_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chat_key,
@@ -102,7 +122,7 @@ class HandoffStore:
                     area,
                     school,
                     language,
-                    routed_to,
+                    routed_key,
                     routed_why,
                     utc_iso(now),
                     utc_iso(due_at),
@@ -144,11 +164,16 @@ class HandoffStore:
         return [Handoff.from_row(row) for row in rows]
 
     def closed_before(self, cutoff: datetime) -> list[Handoff]:
-        """Handoffs closed before ``cutoff``: their retention time is over."""
+        """Handoffs closed before ``cutoff``: their retention time is over. A follow-up the
+        worker planned (a registration's "follow up on DATE", not yet done) keeps its handoff
+        until that day is older than ``cutoff``: the retention time counts from then."""
+        cutoff_day = cutoff.date().isoformat()
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM handoffs WHERE status = 'closed' AND closed_at < ? ORDER BY id",
-                (utc_iso(cutoff),),
+                "SELECT * FROM handoffs h WHERE status = 'closed' AND closed_at < ? "
+                "AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.handoff_id = h.id "
+                "AND r.follow_up_on >= ? AND r.follow_up_done_at IS NULL) ORDER BY id",
+                (utc_iso(cutoff), cutoff_day),
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
@@ -164,14 +189,88 @@ class HandoffStore:
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
-    def load_by_worker(self) -> dict[int, int]:
+    def load_by_worker(self) -> dict[str, int]:
         """Open handoffs per worker (assigned or suggested): spread the work."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT COALESCE(worker_id, routed_to), COUNT(*) FROM handoffs "
+                "SELECT COALESCE(worker_key, routed_key), COUNT(*) FROM handoffs "
                 "WHERE status IN ('waiting', 'active') GROUP BY 1"
             ).fetchall()
-        return {int(r[0]): int(r[1]) for r in rows if r[0] is not None}
+        return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
+
+    def adopt_legacy_keys(self, telegram_ids: dict[int, str]) -> int:
+        """Rewrite ``tg:<user id>`` (handoffs from before workers had keys) to the worker's key,
+        for the workers the team knows. Returns how many handoffs changed."""
+        changed = 0
+        with self._lock:
+            for user_id, key in telegram_ids.items():
+                for column in ("worker_key", "routed_key"):
+                    changed += self._db.execute(
+                        f"UPDATE handoffs SET {column} = ? WHERE {column} = ?",
+                        (key, f"tg:{user_id}"),
+                    ).rowcount
+        return changed
+
+    def listing(
+        self,
+        *,
+        status: tuple[str, ...] = OPEN,
+        worker: str | None = None,
+        closed_since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[Handoff]:
+        """Handoffs for the desk's lists: urgent first, then oldest (closed: newest first)."""
+        marks = ", ".join("?" * len(status))
+        sql = f"SELECT * FROM handoffs WHERE status IN ({marks})"
+        params: list[object] = list(status)
+        if worker is not None:
+            sql += " AND worker_key = ?"
+            params.append(worker)
+        if closed_since is not None:
+            sql += " AND closed_at >= ?"
+            params.append(utc_iso(closed_since))
+        if status == ("closed",):
+            sql += " ORDER BY closed_at DESC, id DESC"
+        else:
+            sql += " ORDER BY urgent DESC, created_at, id"
+        sql += " LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [Handoff.from_row(row) for row in rows]
+
+    def by_ids(self, ids: list[int]) -> list[Handoff]:
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM handoffs WHERE id IN ({marks}) ORDER BY id", ids
+            ).fetchall()
+        return [Handoff.from_row(row) for row in rows]
+
+    def assign(self, handoff_id: int, worker_key: str, now: datetime) -> bool:
+        """Give an open handoff to a worker (a transfer, or a coordinator assigning it)."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE handoffs SET worker_key = ?, status = 'active', "
+                "picked_up_at = COALESCE(picked_up_at, ?) "
+                "WHERE id = ? AND status IN ('waiting', 'active')",
+                (worker_key, utc_iso(now), handoff_id),
+            )
+        return cur.rowcount == 1
+
+    def reopen(self, handoff_id: int, worker_key: str) -> bool:
+        """A closed handoff comes back to a worker (a follow-up), unless the parent has another
+        question open by now."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE handoffs SET status = 'active', worker_key = ?, closed_at = NULL "
+                "WHERE id = ? AND status = 'closed' AND NOT EXISTS (SELECT 1 FROM handoffs o "
+                "WHERE o.chat_key = handoffs.chat_key AND o.status IN ('waiting', 'active'))",
+                (worker_key, handoff_id),
+            )
+        return cur.rowcount == 1
 
     def update(self, handoff_id: int, **values: object) -> None:
         for key, value in values.items():
@@ -183,13 +282,13 @@ class HandoffStore:
                 f"UPDATE handoffs SET {sets} WHERE id = ?", (*values.values(), handoff_id)
             )
 
-    def pick_up(self, handoff_id: int, worker_id: int, now: datetime) -> bool:
+    def pick_up(self, handoff_id: int, worker_key: str, now: datetime) -> bool:
         """Atomically assign a waiting handoff; False when someone else was quicker."""
         with self._lock:
             cur = self._db.execute(
-                "UPDATE handoffs SET status = 'active', worker_id = ?, picked_up_at = ? "
+                "UPDATE handoffs SET status = 'active', worker_key = ?, picked_up_at = ? "
                 "WHERE id = ? AND status = 'waiting'",
-                (worker_id, utc_iso(now), handoff_id),
+                (worker_key, utc_iso(now), handoff_id),
             )
         return cur.rowcount == 1
 
@@ -203,18 +302,67 @@ class HandoffStore:
         return cur.rowcount == 1
 
     def add_message(
-        self, handoff_id: int, sender: str, kind: str, text: str, now: datetime
-    ) -> None:
+        self,
+        handoff_id: int,
+        sender: str,
+        kind: str,
+        text: str,
+        now: datetime,
+        media: MediaRef | None = None,
+        author: str | None = None,
+    ) -> int:
+        media_json = json.dumps(asdict(media), ensure_ascii=False) if media else None
         with self._lock:
-            self._db.execute(
-                "INSERT INTO handoff_messages (handoff_id, at, sender, kind, text) VALUES (?, ?, ?, ?, ?)",
-                (handoff_id, utc_iso(now), sender, kind, text),
+            cur = self._db.execute(
+                "INSERT INTO handoff_messages (handoff_id, at, sender, kind, text, media, author) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (handoff_id, utc_iso(now), sender, kind, text, media_json, author),
             )
+        return int(cur.lastrowid or 0)
+
+    def messages(self, handoff_id: int, after: int = 0) -> list[Said]:
+        """The conversation for the desk (with internal notes and where each file lives)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, sender, kind, text, media, author FROM handoff_messages "
+                "WHERE handoff_id = ? AND id > ? ORDER BY id",
+                (handoff_id, after),
+            ).fetchall()
+        return [
+            Said(
+                int(r[0]),
+                datetime.fromisoformat(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                MediaRef(**json.loads(r[5])) if r[5] else None,
+                r[6],
+            )
+            for r in rows
+        ]
+
+    def message(self, handoff_id: int, message_id: int) -> Said | None:
+        found = [m for m in self.messages(handoff_id, message_id - 1) if m.id == message_id]
+        return found[0] if found else None
+
+    def last_parent_message(self, handoff_ids: list[int]) -> dict[int, int]:
+        """The id of each handoff's latest message from the parent (for unread marks)."""
+        if not handoff_ids:
+            return {}
+        marks = ", ".join("?" * len(handoff_ids))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT handoff_id, MAX(id) FROM handoff_messages WHERE sender = 'parent' "
+                f"AND handoff_id IN ({marks}) GROUP BY handoff_id",
+                handoff_ids,
+            ).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
 
     def transcript(self, handoff_id: int) -> list[tuple[datetime, str, str, str]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT at, sender, kind, text FROM handoff_messages WHERE handoff_id = ? ORDER BY id",
+                "SELECT at, sender, kind, text FROM handoff_messages WHERE handoff_id = ? "
+                "AND sender != 'note' ORDER BY id",
                 (handoff_id,),
             ).fetchall()
         return [(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in rows]

@@ -599,6 +599,10 @@ class FakeTelegram:
         self._files[file_id]["content"] = content
         self._files[file_id]["file_size"] = len(content)
 
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a file the fake knows (one a user sent, or one the bot uploaded)."""
+        return bytes(self._files[file_id]["content"])
+
     # ------------------------------------------------------------------ what the bot did
 
     def sent(self, chat_id: int | None = None, thread_id: int | None = None) -> list[JSONDict]:

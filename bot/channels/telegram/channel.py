@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.app import Wegwijs
-from bot.channels.media import MediaFile
+from bot.channels.media import FileFetcher, MediaFile
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.convert import CHANNEL, incoming, media_of
 from bot.channels.telegram.sending import deliver_to_parent, fetch_file
@@ -74,6 +74,7 @@ class TelegramChannel:
             if config.staff_chat_id is not None
             else None
         )
+        self.files: dict[str, FileFetcher] = {}  # files from elsewhere for parents (the desk)
         self.running = False
         self._add_handlers()
 
@@ -118,10 +119,11 @@ class TelegramChannel:
         if not number.isdigit():
             await query.answer()
             return
+        worker = self.app.desk.team.by_user(user_id)
         if action == "pickup":
-            answer = self.app.desk.pick_up(int(number), user_id)
+            answer = self.app.desk.pick_up(int(number), worker)
         elif action == "close":
-            answer = self.app.desk.close(int(number), user_id)
+            answer = self.app.desk.close(int(number), worker)
         else:
             await query.answer()
             return
@@ -141,6 +143,10 @@ class TelegramChannel:
         text = message.text if message.text is not None else (message.caption or "")
         if text.startswith("/close"):
             answer = self.app.desk.close_topic(topic, user_id)
+        elif text.startswith("/note"):  # an internal note: for the desk, never for the parent
+            parts = text.split(None, 1)
+            note = parts[1] if len(parts) > 1 else ""
+            answer = self.app.desk.note_from_topic(topic, user_id, note)
         elif text.startswith("/"):
             return  # other commands are not meant for the parent
         else:
@@ -157,7 +163,7 @@ class TelegramChannel:
     # -- delivery (called by the outbox) -----------------------------------------------------
 
     async def deliver_to_parent(self, items: list[Item]) -> int:
-        return await deliver_to_parent(self.application.bot, items)
+        return await deliver_to_parent(self.application.bot, items, self.files)
 
     async def fetch_file(self, media: MediaRef) -> MediaFile:
         return await fetch_file(self.application.bot, media)

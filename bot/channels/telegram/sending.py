@@ -96,8 +96,11 @@ async def fetch_file(bot: Bot, media: MediaRef) -> MediaFile:
     return describe(media, content, file.file_path)
 
 
-async def deliver_to_parent(bot: Bot, items: list[Item]) -> int:
-    """One item at a time: the outbox marks it sent before the next one goes."""
+async def deliver_to_parent(
+    bot: Bot, items: list[Item], files: dict[str, FileFetcher] | None = None
+) -> int:
+    """One item at a time: the outbox marks it sent before the next one goes. ``files``: how
+    to fetch a file that is not on Telegram (a worker's upload in the desk)."""
     item = items[0]
     payload = item.payload
     chat_id = int(payload["chat_id"])
@@ -106,7 +109,9 @@ async def deliver_to_parent(bot: Bot, items: list[Item]) -> int:
             await send_text(bot, chat_id, payload["text"], payload.get("buttons"))
         elif item.action == "media":
             media = MediaRef(**payload["media"])
-            await send_media(bot, chat_id, media, escape(payload.get("caption", ""), quote=False))
+            fetch = (files or {}).get(media.channel)
+            caption = escape(payload.get("caption", ""), quote=False)
+            await send_media(bot, chat_id, media, caption, fetch=fetch)
         else:
             raise Undeliverable(f"unknown action {item.action}")
     except Exception as error:

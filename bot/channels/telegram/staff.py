@@ -94,6 +94,11 @@ class StaffRoom:
         elif item.action == "picked_up" and handoff is not None:
             await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
             await self._set_buttons(handoff.summary_message_id, close_button(handoff.id))
+        elif item.action == "reopened" and handoff is not None:
+            if topic is not None:
+                await self._ignore_bad_request(self.bot.reopen_forum_topic(self.chat_id, topic))
+            await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
+            await self._set_buttons(handoff.summary_message_id, close_button(handoff.id))
         elif item.action == "closed" and handoff is not None:
             await send_text(self.bot, self.chat_id, payload["text"], thread_id=topic, escaped=True)
             await self._set_buttons(handoff.summary_message_id, None)

@@ -263,7 +263,7 @@ class WhatsAppChannel:
                 log.warning("whatsapp: the answer-waiting template was refused (%s)", error)
                 sent = False
             self.app.state.nudged(chat_key, self.now())
-            self.app.desk.tell_worker(item.handoff_id, staff_texts.answer_waiting(sent))
+            self.app.desk.tell_worker(item.handoff_id, staff_texts.answer_waiting(sent), "held")
         raise Held()
 
     async def fetch_file(self, media: MediaRef) -> MediaFile:

@@ -1,0 +1,1 @@
+"""The desk: the bridge workers' web inbox (see :mod:`bot.desk.web`)."""
