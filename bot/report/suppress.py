@@ -64,12 +64,7 @@ def table(
     """Hide what must be hidden in a table whose rows and columns all have totals."""
     rows, columns = tuple(rows), tuple(columns)
     grid = Table(rows, columns, dict(counts), frozenset())
-    hidden = {
-        (r, c)
-        for r in (*rows, TOTAL)
-        for c in (*columns, TOTAL)
-        if small(grid.value(r, c))
-    }
+    hidden = {(r, c) for r in (*rows, TOTAL) for c in (*columns, TOTAL) if small(grid.value(r, c))}
     lines: list[list[Cell]] = [[(r, c) for c in (*columns, TOTAL)] for r in (*rows, TOTAL)]
     lines += [[(r, c) for r in (*rows, TOTAL)] for c in (*columns, TOTAL)]
     changed = True
@@ -78,9 +73,7 @@ def table(
         for line in lines:
             if sum(cell in hidden for cell in line) != 1:
                 continue
-            candidates = [
-                cell for cell in line if cell not in hidden and grid.value(*cell) > 0
-            ]
+            candidates = [cell for cell in line if cell not in hidden and grid.value(*cell) > 0]
             # The smallest inner cell is the cheapest to give up; the total only when the
             # line has no other cell left.
             inner = [cell for cell in candidates if TOTAL not in cell]
