@@ -79,13 +79,17 @@ class ServeProcess:
         assert self.proc is not None, "not started"
         return self.proc.pid
 
-    async def start(self, limit: float = WAIT) -> None:
-        """Start and return once ``/healthz`` says every channel runs (outbox senders too)."""
+    def start_process(self) -> None:
+        """Start, and return at once."""
         assert self.proc is None or self.proc.poll() is not None
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(WEGWIJS), "serve"], env=self.env, stdout=log, stderr=log
             )
+
+    async def start(self, limit: float = WAIT) -> None:
+        """Start and return once ``/healthz`` says every channel runs (outbox senders too)."""
+        self.start_process()
 
         async def healthy() -> bool:
             assert self.proc is not None
