@@ -46,7 +46,11 @@ class UpdateInbox(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         """Polling puts parsed updates here (and python-telegram-bot its stop signal)."""
         if isinstance(item, Update):
-            kept = self._keep(item.to_dict(), item)
+            try:
+                kept = self._keep(item.to_dict(), item)
+            except Malformed as problem:  # never stall polling: handle it, just not from disk
+                log.warning("telegram inbox: an update not kept on disk (%s)", problem)
+                kept = item
             if kept is None:
                 return
             item = kept
