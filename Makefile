@@ -9,11 +9,12 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
 .PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots
 
+# `exec`: the bot replaces the shell, so a SIGTERM that make passes on reaches the bot itself.
 run: setup locales map nlu-model
 	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}$${WHATSAPP_TOKEN:-}" ]; then \
-		$(BIN)/wegwijs serve; \
+		exec $(BIN)/wegwijs serve; \
 	else \
-		$(BIN)/wegwijs chat; \
+		exec $(BIN)/wegwijs chat; \
 	fi
 
 test: setup locales map nlu-model browser

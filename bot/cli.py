@@ -152,6 +152,7 @@ def serve(host: str, port: int) -> None:
     from bot.desk.auth import DeskConfigError, DeskSettings
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError
+    from bot.stopping import sigterm_interrupts
 
     try:
         configure_logging(logging.INFO)
@@ -175,8 +176,17 @@ def serve(host: str, port: int) -> None:
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
-        with _language_model() as url:
-            asyncio.run(_serve(url, telegram, whatsapp, team, host, port, staff_room, desk))
+        # SIGTERM, like Ctrl-C, unwinds the start-up (Rasa loading) as well as the running bot:
+        # the `with` blocks close, the bot's own Rasa server is stopped last.
+        with sigterm_interrupts():
+            try:
+                with _language_model() as url:
+                    asyncio.run(
+                        _serve(url, telegram, whatsapp, team, host, port, staff_room, desk)
+                    )
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                pass  # a stop signal before the bot was running, or a second one: a quick stop
+        logging.getLogger("bot.cli").info("wegwijs stopped")
     except (
         CheckBackError,
         DeskConfigError,
@@ -204,24 +214,36 @@ async def _serve(
     staff_room: bool,
     desk: object,
 ) -> None:
-    import uvicorn
-
+    """Until SIGTERM or SIGINT (see :mod:`bot.stopping`): the web server stops first, then
+    the channels and the outbox (``BotServer``), then the databases (``wegwijs``)."""
     from bot.app import wegwijs
     from bot.server import BotServer
+    from bot.stopping import StopSignals
+    from bot.web.server import WebServer
 
-    async with (
-        wegwijs(url, team=team, staff_room=staff_room) as app,  # type: ignore[arg-type]
-        BotServer(app, telegram, whatsapp, desk=desk) as server,  # type: ignore[arg-type]
-    ):
-        config = uvicorn.Config(
-            server.asgi(), host=host, port=port, log_level="warning", log_config=None
-        )
-        click.echo(
-            f"Wegwijs is running: channels {', '.join(server.channels)}; "
-            f"health on http://{host}:{port}/healthz; the desk on http://{host}:{port}/desk/. "
-            "Ctrl-C stops it."
-        )
-        await uvicorn.Server(config).serve()
+    web: WebServer | None = None
+
+    def hurry() -> None:
+        if web is not None:
+            web.force_exit = True
+
+    with StopSignals(on_hurry=hurry) as stop:
+        async with (
+            wegwijs(url, team=team, staff_room=staff_room) as app,  # type: ignore[arg-type]
+            BotServer(app, telegram, whatsapp, desk=desk) as server,  # type: ignore[arg-type]
+        ):
+            web = WebServer(server.asgi(), host, port, server.tally)
+            serving = asyncio.create_task(web.serve())
+            click.echo(
+                f"Wegwijs is running: channels {', '.join(server.channels)}; "
+                f"health on http://{host}:{port}/healthz; the desk on "
+                f"http://{host}:{port}/desk/. Ctrl-C stops it."
+            )
+            stopped = asyncio.create_task(stop.requested.wait())
+            await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            web.should_exit = True  # answers the requests in hand, takes no new ones
+            await serving
 
 
 @main.command()

@@ -10,6 +10,7 @@ from contextlib import suppress
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -20,10 +21,17 @@ from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.desk.auth import DeskSettings
 from bot.handoff.outbox import Deliver, Item
 from bot.retention import PURGE_EVERY
+from bot.web.guard import BodyGuard
+from bot.web.limits import DESK_UPLOAD_TIMEOUT, desk_form_cap
+from bot.web.tally import Tally
 
 log = logging.getLogger(__name__)
 TICK_EVERY = 30.0  # seconds between checks for handoffs to announce again or escalate
 CHECKBACK_EVERY = 60.0  # seconds between looks for check-back questions that are due
+# At a stop: seconds the outbox goes on sending what is due (a send under way always ends),
+# and the most any send under way may take after that before it is cut off.
+SEND_AT_STOP = 5.0
+SEND_CUT_OFF = 15.0
 
 
 class BotServer:
@@ -44,8 +52,9 @@ class BotServer:
         from bot.desk.web import DeskWeb
 
         self.app = app
-        self.telegram = TelegramChannel(telegram, app) if telegram else None
-        self.whatsapp = WhatsAppChannel(whatsapp, app) if whatsapp else None
+        self.tally = Tally()  # refused and abandoned requests, for the log and /healthz
+        self.telegram = TelegramChannel(telegram, app, self.tally) if telegram else None
+        self.whatsapp = WhatsAppChannel(whatsapp, app, tally=self.tally) if whatsapp else None
         self.tick_every = tick_every
         self.outbox_idle = outbox_idle
         self.purge_every = purge_every
@@ -81,7 +90,8 @@ class BotServer:
         if self.whatsapp is not None:
             self.whatsapp.files["desk"] = desk_files
             self.desk.fetchers["whatsapp"] = self.whatsapp.fetch_file
-        self._tasks: list[asyncio.Task[None]] = []
+        self._lanes: list[asyncio.Task[None]] = []  # the outbox's senders
+        self._jobs: list[asyncio.Task[None]] = []  # the periodic jobs
 
     @property
     def channels(self) -> list[str]:
@@ -95,42 +105,54 @@ class BotServer:
         if self.whatsapp is not None:
             await self.whatsapp.start()
         outbox = self.app.desk.outbox
-        self._tasks.append(
+        self._lanes.append(
             asyncio.create_task(outbox.run("parent", self._to_parent, self.outbox_idle))
         )
-        self._tasks.append(
+        self._jobs.append(
             # wait first: wegwijs() purged at start-up already
             asyncio.create_task(
                 self._every(self.purge_every, self.app.purge, "retention purge", wait_first=True)
             )
         )
-        self._tasks.append(
+        self._jobs.append(
             asyncio.create_task(
                 self._every(self.checkback_every, self.app.ask_checkbacks, "check-backs")
             )
         )
         if self.telegram is not None and self.telegram.staff is not None:
-            self._tasks.append(
+            self._lanes.append(
                 asyncio.create_task(
                     outbox.run("staff", self.telegram.deliver_to_staff, self.outbox_idle)
                 )
             )
         # Re-announce and escalate: in the staff group when there is one, always in the desk.
-        self._tasks.append(
+        self._jobs.append(
             asyncio.create_task(self._every(self.tick_every, self.app.desk.tick, "handoff timer"))
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        """In order: the periodic jobs; the channels take nothing new and finish what they
+        took in (the web server has stopped before this); the outbox finishes its sends (see
+        :meth:`Outbox.stop`); then the channels' connections close. Whatever is left is on
+        disk (the inbox, the outbox) for the next start."""
+        await _cancel(self._jobs)
         if self.telegram is not None:
-            await self.telegram.stop()
+            await self.telegram.stop_receiving()
+        outbox = self.app.desk.outbox
+        if self._lanes:
+            outbox.stop(SEND_AT_STOP)
+            _, late = await asyncio.wait(self._lanes, timeout=SEND_AT_STOP + SEND_CUT_OFF)
+            if late:
+                log.warning("outbox: a send took too long at the stop; it is retried at the start")
+            await _cancel(self._lanes)
+        with suppress(Exception):  # the state database may be gone already (a test, a crash)
+            if waiting := outbox.count_pending():
+                log.info("outbox: %d message(s) wait to be sent at the next start", waiting)
+        if self.telegram is not None:
+            await self.telegram.close()
         if self.whatsapp is not None:
             await self.whatsapp.stop()
+        self.tally.flush()
 
     async def __aenter__(self) -> BotServer:
         await self.start()
@@ -178,6 +200,7 @@ class BotServer:
             "nlu": nlu,
             "database": database,
             "channels": channels,
+            "http": {"refused": dict(sorted(self.tally.totals.items()))},
         }
 
     def _database(self) -> dict[str, Any]:
@@ -198,26 +221,54 @@ class BotServer:
                     if oldest
                     else 0,
                 },
+                # Taken in, not yet handled: parents' messages, and Telegram updates.
+                "inbox": {"pending": self._inbox_pending()},
             }
         except Exception as error:  # a locked, corrupt or missing database
             log.error("health check: database %s", type(error).__name__)
             return {"ok": False, "error": type(error).__name__}
         return report
 
+    def _inbox_pending(self) -> int:
+        pending = self.app.state.unhandled_count()
+        if self.telegram is not None:
+            pending += self.telegram.inbox.waiting()
+        return pending
+
     async def _healthz(self, request: Request) -> JSONResponse:
         report = await self.health()
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     def asgi(self) -> Starlette:
+        """The routes, behind :class:`BodyGuard`: each webhook reads at most its channel's
+        ``MAX_BODY``, the desk's forms its upload limit (streamed to disk), any other route a
+        small default."""
         routes: list[BaseRoute] = [Route("/healthz", self._healthz, methods=["GET"])]
+        limits: dict[str, int] = {}
         if self.telegram is not None and self.telegram.config.webhook_url:
-            from bot.channels.telegram.channel import WEBHOOK_PATH
+            from bot.channels.telegram.channel import MAX_BODY, WEBHOOK_PATH
 
             routes.append(Route(WEBHOOK_PATH, self.telegram.webhook, methods=["POST"]))
+            limits[WEBHOOK_PATH] = MAX_BODY
         if self.whatsapp is not None:
+            from bot.channels.whatsapp.channel import MAX_BODY as WHATSAPP_MAX_BODY
             from bot.channels.whatsapp.channel import WEBHOOK_PATH as WHATSAPP_PATH
 
             routes.append(Route(WHATSAPP_PATH, self.whatsapp.verify, methods=["GET"]))
             routes.append(Route(WHATSAPP_PATH, self.whatsapp.webhook, methods=["POST"]))
+            limits[WHATSAPP_PATH] = WHATSAPP_MAX_BODY
         routes += self.desk.routes()
-        return Starlette(routes=routes)
+        desk_forms = (desk_form_cap(self.desk.settings.max_upload), DESK_UPLOAD_TIMEOUT)
+        guard = Middleware(
+            BodyGuard, limits=limits, tally=self.tally, streamed={"/desk/": desk_forms}
+        )
+        return Starlette(routes=routes, middleware=[guard])
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task
+    tasks.clear()

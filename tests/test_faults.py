@@ -12,12 +12,7 @@ its bookkeeping could legitimately repeat a message, and these tests never kill 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -27,10 +22,10 @@ from typing import Any
 from urllib.request import Request, urlopen
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from e2e import SAMIRA, STAFF, Clock, buttons, map_checked_on, text_of, until
+from processes import WAIT, ServeProcess, assert_private, eventually, serve_env
 
 from bot.app import wegwijs
 from bot.channels.telegram.config import TelegramConfig
@@ -42,7 +37,6 @@ from bot.conversation.messages import Incoming, Outcome
 from bot.conversation.state import StateStore
 from bot.handoff.workers import SAMPLE_FILE, load_team
 from bot.nlu.client import NLUClient
-from bot.nlu.server import free_port
 from bot.nlu.understand import Understander
 from bot.paths import MAP_DATA_DIR
 from bot.server import BotServer
@@ -50,78 +44,12 @@ from fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.rasa
 BRUSSELS = ZoneInfo("Europe/Brussels")
-WEGWIJS = Path(sys.executable).parent / "wegwijs"
 # Parent ids nothing else in a log line could contain by accident (the privacy check greps).
 PARENT_A, PARENT_B, PARENT_C, PARENT_D, PARENT_E = range(931274655, 931274660)
 # The parent's note when Samira picks a handoff up (the ticket before it names her too).
 PICKED_UP = (
     Lang("nl")._("{name}, a bridge worker, is now reading your question.").format(name="Samira")
 )
-WAIT = 30.0  # seconds a subprocess test may wait for one thing (a cold start included)
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    """Wait until ``check`` holds (polled; a generous limit only against hanging forever)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while True:
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        await asyncio.sleep(0.05)
-
-
-# -- the real `wegwijs serve`, as a process that can be killed -----------------------------------
-
-
-class ServeProcess:
-    """``wegwijs serve`` against the fake Bot API; one data directory across restarts."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.port = int(env["WEGWIJS_PORT"])
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        """Start and return once ``/healthz`` says every channel runs (outbox senders too)."""
-        assert self.proc is None or self.proc.poll() is not None
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(WEGWIJS), "serve"], env=self.env, stdout=log, stderr=log
-            )
-
-        async def healthy() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"wegwijs serve exited:\n{self.log.read_text()}")
-            try:
-                return bool((await self.health()).get("ok"))
-            except httpx.HTTPError:
-                return False
-
-        await eventually(healthy, "wegwijs serve is healthy")
-
-    async def health(self) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(f"http://127.0.0.1:{self.port}/healthz")
-            return dict(response.json())
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, no last getUpdates confirms anything."""
-        assert self.proc is not None and self.proc.poll() is None, "not running"
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        assert self.proc.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -140,21 +68,13 @@ def serve(
     made: list[ServeProcess] = []
 
     def make(nlu_url: str | None = None) -> ServeProcess:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TELEGRAM_", "WHATSAPP_", "WEGWIJS_", "NLU_URL"))
-        }
-        env.update(
+        env = serve_env(
+            tmp_path / "data",
+            map_db,
             TELEGRAM_BOT_TOKEN=fake.token,
             TELEGRAM_STAFF_CHAT_ID=str(STAFF),
             TELEGRAM_API_BASE_URL=fake.url,
             NLU_URL=nlu_url or rasa_url,
-            WEGWIJS_DATA_DIR=str(tmp_path / "data"),
-            WEGWIJS_MAP_DB=str(map_db),
-            WEGWIJS_BRIDGE_WORKERS=str(SAMPLE_FILE),
-            WEGWIJS_HOST="127.0.0.1",
-            WEGWIJS_PORT=str(free_port()),
         )
         process = ServeProcess(env, tmp_path / "serve.log")
         made.append(process)
@@ -163,13 +83,6 @@ def serve(
     yield make
     for process in made:
         process.stop()
-
-
-def assert_private(log: Path, *secrets: str) -> None:
-    """The privacy rule: no message text and no chat id in the bot's log."""
-    written = log.read_text(encoding="utf-8", errors="replace")
-    for secret in secrets:
-        assert secret not in written, f"the log contains {secret!r}"
 
 
 # -- 1a. killed mid-conversation ----------------------------------------------------------------

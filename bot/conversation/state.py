@@ -136,6 +136,11 @@ CREATE TABLE IF NOT EXISTS helped_counts (
     count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, answer)
 );
+CREATE TABLE IF NOT EXISTS telegram_updates (
+    update_id INTEGER PRIMARY KEY,  -- a Telegram update from its arrival until it is handled
+    body TEXT NOT NULL,             -- (JSON), so that one acknowledged or confirmed to Telegram
+    at TEXT NOT NULL                -- is never lost: see bot/channels/telegram/inbox.py
+);
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
     message_id TEXT NOT NULL,   -- the platform's id: it can contain the chat id or phone number
@@ -541,6 +546,10 @@ class StateStore:
         with self._lock:
             rows = self._db.execute("SELECT id, message FROM inbox ORDER BY id").fetchall()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    def unhandled_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
 
     def heard_from(self, chat_key: str, at: float) -> None:
         """The parent wrote (unix time ``at``): their 24-hour window opens again."""

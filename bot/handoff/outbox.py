@@ -57,6 +57,18 @@ class Outbox:
         self._db, self._lock = state.connection
         self._clock = state.clock  # queue times, retry backoff: the bot's one clock
         self._wake: dict[str, asyncio.Event] = {}
+        self._stop_at: float | None = None  # event-loop time after which no send starts
+
+    def stop(self, grace: float) -> None:
+        """Let the lanes end: a send under way is finished (never cut off halfway, which could
+        send a message twice), what else is due is still sent for ``grace`` seconds, and the
+        rest stays queued for the next start. :meth:`run` returns after that."""
+        self._stop_at = asyncio.get_running_loop().time() + grace
+        for wake in self._wake.values():
+            wake.set()
+
+    def _out_of_time(self) -> bool:
+        return self._stop_at is not None and asyncio.get_running_loop().time() >= self._stop_at
 
     def _now(self) -> str:
         return utc_iso_ms(self._clock())
@@ -187,7 +199,7 @@ class Outbox:
 
     async def _drain_key(self, items: list[Item], deliver: Deliver) -> int:
         done = 0
-        while items:
+        while items and not self._out_of_time():
             try:
                 sent = await deliver(items)
             except Undeliverable as error:
@@ -226,7 +238,7 @@ class Outbox:
             async with limit:
                 return await self._drain_key(items, deliver)
 
-        while groups := self.due(lane):
+        while not self._out_of_time() and (groups := self.due(lane)):
             results = await asyncio.gather(*(one(items) for items in groups.values()))
             total += sum(results)
             if sum(results) == 0:
@@ -234,13 +246,17 @@ class Outbox:
         return total
 
     async def run(self, lane: str, deliver: Deliver, idle: float = 1.0) -> None:
-        """Drain the lane for ever: at once when something is put, else every ``idle`` seconds."""
+        """Drain the lane until :meth:`stop`: at once when something is put, else every
+        ``idle`` seconds."""
         wake = self._wake.setdefault(lane, asyncio.Event())
         while True:
             wake.clear()
+            stopping = self._stop_at is not None
             try:
                 await self.drain(lane, deliver)
             except Exception as error:  # a bug in a sender must not stop the lane
                 log.error("outbox %s: %s", lane, type(error).__name__)
+            if stopping or self._out_of_time():
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=idle)

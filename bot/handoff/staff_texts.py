@@ -176,6 +176,8 @@ def expired(h: Handoff, days: int) -> str:
 
 NOT_A_WORKER = "Alleen brugfiguren uit de lijst kunnen vragen oppakken, beantwoorden of afsluiten."
 ALREADY_CLOSED = "Deze vraag is al afgesloten."
+ONLY_IN_STAFF_GROUP = "Deze knop werkt alleen in de groep van de brugfiguren."
+BUTTON_FAILED = "Dat lukte niet. Probeer het zo meteen opnieuw."
 CANNOT_RELAY = (
     "Dit soort bericht (sticker, locatie, peiling...) kan de bot niet doorsturen. Stuur tekst, "
     "een foto, een document of een spraakbericht."

@@ -14,6 +14,11 @@ from bot.conversation.state import StateStore
 OPEN = ("waiting", "active")
 
 
+def _storable(number: int) -> bool:
+    """Whether SQLite can hold this integer (a 30-digit number from a forged button cannot)."""
+    return -(2**63) <= number < 2**63
+
+
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -135,6 +140,8 @@ class HandoffStore:
         return found
 
     def get(self, handoff_id: int) -> Handoff | None:
+        if not _storable(handoff_id):  # a number from outside (a button): no such handoff
+            return None
         return self._one("SELECT * FROM handoffs WHERE id = ?", (handoff_id,))
 
     def open_for_chat(self, chat_key: str) -> Handoff | None:
@@ -145,6 +152,8 @@ class HandoffStore:
         )
 
     def by_topic(self, topic_id: int) -> Handoff | None:
+        if not _storable(topic_id):
+            return None
         return self._one(
             "SELECT * FROM handoffs WHERE topic_id = ? ORDER BY id DESC LIMIT 1", (topic_id,)
         )

@@ -3,17 +3,26 @@
 The bot stays on Python >= 3.11 while Rasa 3.6 needs 3.10, so Rasa runs as its own process
 (``rasa run --enable-api``) and the bot talks to it over HTTP, exactly as in production with
 docker-compose. The child listens on loopback only and is stopped when the bot exits.
+
+It runs in a session of its own, so a Ctrl-C in the terminal reaches only the bot, which then
+stops Rasa itself after its own shutdown (which may still ask Rasa about a message). And it
+never outlives the bot: the kernel kills it the moment the bot dies, however it dies
+(``prctl(PR_SET_PDEATHSIG)``, Linux). That signal fires when the *thread* that started the
+child ends, not the process, so the child is only ever started from the main thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,6 +33,30 @@ from bot.paths import NLU_PROJECT, data_dir
 
 class RasaStartError(RuntimeError):
     """The local Rasa server did not come up; the message says where its log is."""
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def dies_with_this_process() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive SIGKILL when this process dies (Linux;
+    None elsewhere). libc is loaded here, before the fork: the function itself only calls."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError(
+            "start the Rasa server from the main thread: it is killed when the thread that "
+            "started it ends"
+        )
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def arm() -> None:  # in the child, between fork and exec
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the bot died before that: do not start at all
+            os._exit(1)
+
+    return arm
 
 
 def free_port() -> int:
@@ -65,9 +98,14 @@ class LocalRasaServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=dies_with_this_process(),
         )
         log.close()
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:  # not ready, or a stop signal while it loads
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -83,7 +121,6 @@ class LocalRasaServer:
             except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.5)
-        self.stop()
         raise RasaStartError(f"Rasa was not ready after {timeout:.0f} s; see {self.log_path}")
 
     def stop(self) -> None:

@@ -587,12 +587,7 @@ class FakeGraph:
         return await self._client.post(self.webhook_url, content=raw, headers=headers)
 
     async def _deliver(self, value: JSONDict, message_id: str | None) -> Delivery:
-        body = self.encode(
-            {
-                "object": "whatsapp_business_account",
-                "entry": [{"id": self.waba_id, "changes": [{"value": value, "field": "messages"}]}],
-            }
-        )
+        body = self.envelope(value)
         response = await self.post_webhook(body)
         delivery = Delivery(message_id, body, response.status_code, response.text)
         self.deliveries.append(delivery)
@@ -628,17 +623,47 @@ class FakeGraph:
         name: str = "Invented Parent",
     ) -> Delivery:
         """A user message: opens the 24-hour window, then POSTs the webhook."""
+        message_id, body = self.message_webhook(wa_id, fields, at=at, name=name)
+        response = await self.post_webhook(body)
+        delivery = Delivery(message_id, body, response.status_code, response.text)
+        self.deliveries.append(delivery)
+        return delivery
+
+    def message_webhook(
+        self,
+        wa_id: str,
+        fields: JSONDict,
+        *,
+        at: float | None = None,
+        name: str = "Invented Parent",
+    ) -> tuple[str, bytes]:
+        """A user message as Meta would POST it, not posted yet: (message id, body). Opens the
+        24-hour window. ``fields`` may override ``from`` and ``id`` too. For a test that
+        delivers it itself (again and again until the bot answers 200, as Meta does)."""
         at = self.now() if at is None else at
         self.open_window(wa_id, at)
-        message_id = self._wamid("IN", wa_id)
-        message = {"from": wa_id, "id": message_id, "timestamp": str(int(at)), **fields}
+        message = {
+            "from": wa_id,
+            "id": self._wamid("IN", wa_id),
+            "timestamp": str(int(at)),
+            **fields,
+        }
         value = {
             "messaging_product": "whatsapp",
             "metadata": self._metadata(),
             "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
             "messages": [message],
         }
-        return await self._deliver(value, message_id)
+        return message["id"], self.envelope(value)
+
+    def envelope(self, value: JSONDict) -> bytes:
+        """The body of a ``messages`` webhook around one change ``value``, encoded as Meta does."""
+        return self.encode(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": self.waba_id, "changes": [{"value": value, "field": "messages"}]}],
+            }
+        )
 
     def _context(self, wa_id: str, message: JSONDict | None = None) -> JSONDict:
         if message is None:

@@ -594,6 +594,13 @@ class FakeTelegram:
         """How many queued updates getUpdates has not had confirmed yet."""
         return len(self._updates)
 
+    def take_updates(self) -> list[JSONDict]:
+        """The queued updates, taken out of the queue: for a test that plays Telegram's side
+        of webhook mode (the fake does not POST them itself), re-delivering each update until
+        the bot acknowledges it with 200, as Telegram does."""
+        taken, self._updates = self._updates, []
+        return taken
+
     def set_file_content(self, file_id: str, content: bytes) -> None:
         """What a download of ``file_id`` returns (default: ``file_size`` fake bytes)."""
         self._files[file_id]["content"] = content

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from contextlib import suppress
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from telegram import BotCommand, Update
+from telegram import BotCommand, CallbackQuery, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,16 +27,25 @@ from telegram.ext import (
 )
 
 from bot.app import Wegwijs
+from bot.channels import json_input
+from bot.channels.json_input import Malformed
 from bot.channels.media import FileFetcher, MediaFile
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.convert import CHANNEL, incoming, media_of
+from bot.channels.telegram.inbox import InboxApplication, UpdateInbox
 from bot.channels.telegram.sending import deliver_to_parent, fetch_file
 from bot.channels.telegram.staff import StaffRoom
 from bot.conversation.messages import MediaRef
+from bot.handoff import staff_texts
+from bot.handoff.desk import StaffAnswer
 from bot.handoff.outbox import Item
+from bot.web.tally import Tally
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
+MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram caps a message at 4,096 characters
+# A staff button's callback data: the action and a handoff number (an SQLite id: < 2**63).
+STAFF_BUTTON = re.compile(r"staff:(pickup|close):([1-9][0-9]{0,17})")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 COMMANDS = {
     "nl": [("start", "Opnieuw beginnen"), ("menu", "Onderwerpen"), ("language", "Taal kiezen"),
@@ -54,11 +64,16 @@ COMMANDS = {
 
 
 class TelegramChannel:
-    def __init__(self, config: TelegramConfig, app: Wegwijs) -> None:
+    def __init__(self, config: TelegramConfig, app: Wegwijs, tally: Tally | None = None) -> None:
         self.config = config
         self.app = app
+        self.tally = tally or Tally()  # refused webhook calls: counted, not logged one by one
+        # Every update is on disk from its arrival until it is handled (see the module).
+        self.inbox = UpdateInbox(app.state, app.clock)
         builder = (
             ApplicationBuilder()
+            .application_class(InboxApplication)
+            .update_queue(self.inbox)
             .token(config.token)
             .base_url(config.base_url)
             .base_file_url(config.base_file_url)
@@ -69,6 +84,7 @@ class TelegramChannel:
         if config.webhook_url:
             builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.inbox.bot = self.application.bot
         self.staff = (
             StaffRoom(self.application.bot, config.staff_chat_id, app.desk)
             if config.staff_chat_id is not None
@@ -111,24 +127,33 @@ class TelegramChannel:
             await self.app.router.receive(msg)
 
     async def _on_staff_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Oppakken / Afsluiten under a handoff's summary. Whatever happens, the button's
+        spinner is answered, so the worker is never left waiting."""
         query = update.callback_query
-        if query is None or query.data is None:
+        if query is None:
             return
-        _, action, number = ([*query.data.split(":"), "", ""])[:3]
-        user_id = query.from_user.id if query.from_user else None
-        if not number.isdigit():
-            await query.answer()
-            return
-        worker = self.app.desk.team.by_user(user_id)
-        if action == "pickup":
-            answer = self.app.desk.pick_up(int(number), worker)
-        elif action == "close":
-            answer = self.app.desk.close(int(number), worker)
-        else:
-            await query.answer()
-            return
+        try:
+            answer = self._staff_action(query)
+        except Exception as error:  # the spinner is still stopped below
+            log.error("staff button failed: %s", type(error).__name__)
+            answer = StaffAnswer(False, staff_texts.BUTTON_FAILED)
         with suppress(Exception):
             await query.answer(answer.notice or "", show_alert=not answer.ok)
+
+    def _staff_action(self, query: CallbackQuery) -> StaffAnswer:
+        chat = query.message.chat.id if query.message is not None else None
+        if chat is None or chat != self.config.staff_chat_id:
+            log.info("staff button: refused outside the staff group")
+            return StaffAnswer(False, staff_texts.ONLY_IN_STAFF_GROUP)
+        button = STAFF_BUTTON.fullmatch(query.data or "")
+        if button is None:  # not one of ours (or a number no handoff can have)
+            return StaffAnswer(True, "")
+        action, number = button.groups()
+        user_id = query.from_user.id if query.from_user else None
+        worker = self.app.desk.team.by_user(user_id)
+        if action == "pickup":
+            return self.app.desk.pick_up(int(number), worker)
+        return self.app.desk.close(int(number), worker)
 
     async def _on_staff_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
@@ -177,6 +202,7 @@ class TelegramChannel:
 
     async def start(self) -> None:
         await self.application.initialize()
+        await self.inbox.replay()  # taken in by the previous run, not handled: first
         await self._set_commands()
         await self.application.start()
         if self.config.webhook_url:
@@ -205,26 +231,37 @@ class TelegramChannel:
                     language_code=None if code == "nl" else code,
                 )
 
-    async def stop(self) -> None:
+    async def stop_receiving(self) -> None:
+        """Take no new updates, and handle the ones taken in (their replies go to the outbox;
+        the bot can still send until :meth:`close`)."""
         self.running = False
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+
+    async def close(self) -> None:
         await self.application.shutdown()
 
+    async def stop(self) -> None:
+        await self.stop_receiving()
+        await self.close()
+
     async def webhook(self, request: Request) -> Response:
-        """Telegram's POST: accepted only with our secret token, then queued for the handlers."""
+        """Telegram's POST: only with our secret token; the body is read within the limits
+        of :mod:`bot.web.guard` (at most :data:`MAX_BODY`). Answered 200 only once the update
+        is in the inbox on disk, so a stop or a crash right after loses nothing."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.config.webhook_secret.encode()):
+            self.tally.note("bad secret")
             return JSONResponse({"ok": False}, status_code=401)
+        body = await request.body()
         try:
-            data = await request.json()
-            update = Update.de_json(data, self.application.bot)
-        except Exception:
+            await self.inbox.take_in(json_input.load(body))
+        except Malformed as problem:
+            log.warning("telegram webhook: refused an update of the wrong shape (%s)", problem)
             return JSONResponse({"ok": False, "error": "not a Telegram update"}, status_code=400)
-        await self.application.update_queue.put(update)
         return JSONResponse({"ok": True})
 
     def health(self) -> dict[str, object]:

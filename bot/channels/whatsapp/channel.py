@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import re
 from collections import OrderedDict
-from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -26,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.app import Wegwijs
+from bot.channels import json_input
+from bot.channels.json_input import Malformed
 from bot.channels.media import FileFetcher, MediaFile, describe
 from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.channels.whatsapp.convert import (
@@ -38,10 +39,12 @@ from bot.channels.whatsapp.convert import (
     template_message,
 )
 from bot.channels.whatsapp.graph import RE_ENGAGEMENT, GraphClient, GraphError
+from bot.channels.whatsapp.payload import message_values
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import MediaRef
 from bot.handoff import staff_texts
 from bot.handoff.outbox import Held, Item, Undeliverable
+from bot.web.tally import Tally
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/whatsapp/webhook"
@@ -52,15 +55,20 @@ REMEMBERED_IN_MEMORY = 10_000  # chats whose last message time is also kept in R
 TEMPLATE_LANGUAGES = ("nl", "fr", "ar", "en")  # the template is approved in these
 
 
+MAX_BODY = 3 * 1024 * 1024  # Meta: a webhook payload is at most 3 MB
+SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+
+
 def valid_signature(body: bytes, header: str, secret: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
 
 
 class WhatsAppChannel:
-    def __init__(self, config: WhatsAppConfig, app: Wegwijs) -> None:
+    def __init__(self, config: WhatsAppConfig, app: Wegwijs, *, tally: Tally | None = None) -> None:
         self.config = config
         self.app = app
+        self.tally = tally or Tally()  # refused calls: counted, not logged one by one
         self.graph = GraphClient(config.api_base_url, config.token, config.phone_number_id)
         self.files: dict[str, FileFetcher] = {}  # other channels' files, for workers' replies
         self.running = False
@@ -95,15 +103,21 @@ class WhatsAppChannel:
         return PlainTextResponse("verification failed", status_code=403)
 
     async def webhook(self, request: Request) -> Response:
+        """Meta's POST. A call without a well-formed signature is refused before a byte of its
+        body is read; the body is read within the limits of :mod:`bot.web.guard` (at most
+        :data:`MAX_BODY`), and its signature checked before anything in it is parsed."""
+        signature = request.headers.get("X-Hub-Signature-256", "").strip().lower()
+        if not SIGNATURE.fullmatch(signature):
+            self.tally.note("no signature")
+            return JSONResponse({"ok": False}, status_code=401)
         body = await request.body()
-        signature = request.headers.get("X-Hub-Signature-256", "")
         if not valid_signature(body, signature, self.config.app_secret):
-            log.warning("whatsapp webhook: refused a call without a valid signature")
+            self.tally.note("bad signature")
             return JSONResponse({"ok": False}, status_code=401)
         try:
-            data = json.loads(body)
-            values = list(self._values(data))
-        except (ValueError, TypeError, AttributeError):
+            values = message_values(json_input.load(body), self.config.phone_number_id)
+        except Malformed as problem:
+            log.warning("whatsapp webhook: refused a signed call of the wrong shape (%s)", problem)
             return JSONResponse({"ok": False, "error": "not a WhatsApp webhook"}, status_code=400)
         for value in values:
             for status in value.get("statuses") or []:
@@ -114,20 +128,6 @@ class WhatsAppChannel:
                 except Exception as error:  # one bad message must not make Meta resend the rest
                     log.error("whatsapp message failed: %s", type(error).__name__)
         return JSONResponse({"ok": True})
-
-    def _values(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        if data.get("object") != "whatsapp_business_account":
-            return
-        for entry in data.get("entry") or []:
-            for change in entry.get("changes") or []:
-                value = change.get("value") or {}
-                if change.get("field") != "messages" or not isinstance(value, dict):
-                    continue
-                number = (value.get("metadata") or {}).get("phone_number_id")
-                if str(number) != self.config.phone_number_id:
-                    log.info("whatsapp webhook: ignored an event for another phone number")
-                    continue
-                yield value
 
     async def _receive(self, raw: dict[str, Any]) -> None:
         parsed = inbound(raw) if isinstance(raw, dict) else None
