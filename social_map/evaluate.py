@@ -138,9 +138,7 @@ def _language_order(lang: str) -> int:
 
 def rank_given_need(social_map: SocialMap, item: Item, limit: int = 3) -> list[str]:
     query = Query.from_message(item.text, item.age)
-    matches = social_map.find(
-        item.need, item.area, item.bot_language, item.at, limit, query=query
-    )
+    matches = social_map.find(item.need, item.area, item.bot_language, item.at, limit, query=query)
     return [match.id for match in matches]
 
 
@@ -151,9 +149,7 @@ def evaluate_given_need(social_map: SocialMap, items: list[Item], title: str) ->
     return report
 
 
-async def evaluate_end_to_end(
-    map_db: Path, nlu_url: str, items: list[Item], title: str
-) -> Report:
+async def evaluate_end_to_end(map_db: Path, nlu_url: str, items: list[Item], title: str) -> Report:
     """Every question through the real engine (real Rasa), one fresh chat each."""
     from bot.conversation.engine import Engine
     from bot.conversation.map_provider import MapProvider

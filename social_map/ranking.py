@@ -32,7 +32,9 @@ from social_map.schema import Record
 from social_map.terms import index_keys, words
 
 FIELD_WEIGHTS = {"keywords": 3.0, "name": 1.5, "description": 0.75}
-AREA_BONUS = {0: 2.0, 1: 1.0, 2: 0.0}
+AREA_BONUS = {0: 2.0, 1: 1.0, 2: -3.0}
+"""Tier 0: in or serving the asked area; 1: city-wide; 2: only elsewhere in Leuven. Without
+an asked area, tier 2 counts 0: a service in some neighbourhood may well be the parent's."""
 MAIN_NEED_BONUS = 0.5
 AGE_FIT_BONUS = 0.5
 AGE_MISFIT = -8.0
@@ -223,12 +225,14 @@ def score(
     minimum_age: int | None,
     maximum_age: int | None,
     is_school: bool,
+    area_known: bool = True,
     open_now: bool | None,
     boost_open: bool,
     any_text: bool,
 ) -> tuple[float, bool | None]:
     """The ranking score of one candidate, and whether the child's age fits (None: unknown)."""
-    value = text + AREA_BONUS[tier] + (0.0 if secondary else MAIN_NEED_BONUS)
+    area = AREA_BONUS[tier] if area_known or tier < 2 else 0.0
+    value = text + area + (0.0 if secondary else MAIN_NEED_BONUS)
     age_fit: bool | None = None
     if age is not None and (minimum_age is not None or maximum_age is not None):
         age_fit = (minimum_age is None or age >= minimum_age) and (

@@ -405,6 +405,7 @@ class SocialMap:
                 minimum_age=record["minimum_age"],
                 maximum_age=record["maximum_age"],
                 is_school=record["type"] == "school",
+                area_known=area is not None,
                 open_now=open_now,
                 boost_open=boost_open,
                 any_text=bool(texts),
