@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS chats (
     failures INTEGER NOT NULL DEFAULT 0,
     greeted INTEGER NOT NULL DEFAULT 0,
     handoff_reason TEXT,
+    pending_detail TEXT,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS unmet_needs (
@@ -136,6 +137,9 @@ class ChatState:
     failures: int = 0
     greeted: bool = False
     handoff_reason: str | None = None  # why a person was offered: human_request, crisis, media...
+    # While the area is asked: the map words of the question, the child's age, urgency
+    # (social_map.ranking.Query.dump), never the message itself. Cleared once answered.
+    pending_detail: str | None = None
 
 
 class StateStore:
@@ -160,6 +164,8 @@ class StateStore:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(chats)")}
         if "handoff_reason" not in have:
             self._db.execute("ALTER TABLE chats ADD COLUMN handoff_reason TEXT")
+        if "pending_detail" not in have:
+            self._db.execute("ALTER TABLE chats ADD COLUMN pending_detail TEXT")
         seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
         if "chat_key" not in seen:
             self._db.execute(
