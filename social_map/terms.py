@@ -52,12 +52,12 @@ _STOPWORDS_TEXT = """
     ils elles mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs me te se moi toi lui
     ce cet cette ces qui que quoi ne pas plus est suis es sommes etes sont ai as avons avez ont
     fait faire peux peut pouvez veux veut voudrais bien tres aussi mais donc car si y bonjour
-    merci svp quelqu quelque chose c d l j n s qu
+    merci svp quelqu quelque chose c d l j n s qu comment marche fonctionne ici ca ça
     the a an and or of to in on at for with from by is are was were be been am i you he she it
     we they my your his her its our their me him us them this that these those there here what
     who where how when can could would should will shall do does did have has had not no yes
     please hello hi thanks thank some someone any anyone very much too also but if so just
-    get got need want
+    get got need want does
     في من على الى إلى عن مع هذا هذه ذلك التي الذي و او أو ما لا هل انا أنا انت أنت هو هي نحن
     هم كان كانت عند عندي شي واش شنو كيفاش فين علاش بغيت بغينا راه را غير حتى باش ديال دابا
     السلام عليكم شكرا
