@@ -98,6 +98,8 @@ class Report:
     by_need: dict[str, Score] = field(default_factory=lambda: defaultdict(Score))
     misses: list[tuple[Item, list[str]]] = field(default_factory=list)
     need_right: int = 0
+    recognised: Score = field(default_factory=Score)
+    """End to end: the questions whose need the NLU got right (the map's share of the result)."""
     false_alarms: int = 0
     non_crisis: int = 0
 
@@ -118,9 +120,12 @@ class Report:
         ]
         if self.non_crisis:
             lines += [
-                f"Need recognised: {self.need_right} of {self.overall.n}. Crisis false alarms: "
+                f"Need recognised: {self.need_right} of {self.overall.n}; on those, p@1 "
+                f"{self.recognised.cells().split(' | ')[0]} and hit@3 "
+                f"{self.recognised.cells().split(' | ')[1]}. Crisis false alarms: "
                 f"{self.false_alarms} of {self.non_crisis} non-crisis questions "
-                f"({100 * self.false_alarms / self.non_crisis:.1f}%).",
+                f"({100 * self.false_alarms / self.non_crisis:.1f}%). A crisis question is answered "
+                "with the emergency numbers, not services, so it counts as a miss here.",
                 "",
             ]
         lines += ["| language | p@1 | hit@3 | questions |", "|---|---|---|---|"]
@@ -183,6 +188,8 @@ async def evaluate_end_to_end(map_db: Path, nlu_url: str, items: list[Item], tit
             )
             report.add(item, list(outcome.services))
             report.need_right += outcome.intent == item.need
+            if outcome.intent == item.need:
+                report.recognised.add(list(outcome.services), item.relevant)
             if item.need != "safety_crisis":
                 report.non_crisis += 1
                 report.false_alarms += outcome.intent == "safety_crisis"
