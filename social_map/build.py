@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -128,6 +129,7 @@ def _rows(services: list[Record], explainers: list[Record]) -> dict[str, list[di
             "terms",
             "explainers",
             "explainer_terms",
+            "vocabulary",
         )
     }
     for record in services:
@@ -205,6 +207,9 @@ def _rows(services: list[Record], explainers: list[Record]) -> dict[str, list[di
     service_terms, explainer_terms = build_terms(services, explainers)
     tables["terms"] = service_terms
     tables["explainer_terms"] = explainer_terms
+    rows_per_key: Counter[str] = Counter(str(row["key"]) for row in service_terms)
+    rows_per_key.update(str(row["key"]) for row in explainer_terms)
+    tables["vocabulary"] = [{"key": key, "rows": rows} for key, rows in rows_per_key.items()]
     for explainer in explainers:
         tables["explainers"].append(
             {
@@ -288,6 +293,9 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         pk=("need", "key", "service_id"),
     )
     db["explainers"].create({"id": str, "doc": str}, pk="id")
+    # Every key of the map with its number of rows: loaded once per opened map to match a
+    # message's words (prefixes, compounds) without scanning the terms table.
+    db["vocabulary"].create({"key": str, "rows": int}, pk="key")
     db["explainer_terms"].create(
         {"key": str, "explainer_id": str, "weight": float, "label": str},
         pk=("key", "explainer_id"),

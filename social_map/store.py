@@ -34,20 +34,24 @@ from social_map.ranking import (
 )
 from social_map.resolve import best_location, format_address, hours_for, is_local, pick_text
 from social_map.schema import AREAS, CITY_WIDE, DEFAULT_LANGUAGE, LANGUAGES, NEEDS, Record
-from social_map.terms import Vocabulary, query_words
+from social_map.terms import Vocabulary, expand
 from social_map.text import search_tokens
 from social_map.validators import suggest
 
 _LIVE = "(na.end_date IS NULL OR na.end_date >= :today)"
 _LIVE_SN = "(sn.end_date IS NULL OR sn.end_date >= :today)"
-TEXT_CANDIDATES = 40
+TEXT_CANDIDATES = 15
 """At most this many services that match a message's words are ranked (best text first)."""
+COMMON_KEY_ROWS = 500
+"""A key in more rows than this (across needs) is as common as a function word on this map:
+it cannot tell services apart, and reading its rows would cost more than it gives."""
 
 # One query per tier, run best tier first, stopping as soon as the window is full: with a
 # large map the local tier alone fills it, so most finds are a single index range scan.
 _TIER_SQL = (
     """
-    SELECT na.service_id, 0, na.secondary, na.sort_key, coalesce(na.hours, s.default_hours), s.doc
+    SELECT na.service_id, 0, na.secondary, na.sort_key, coalesce(na.hours, s.default_hours),
+        s.minimum_age, s.maximum_age, s.type
     FROM need_area na JOIN services s ON s.id = na.service_id
     WHERE na.need = :need AND na.area = :area AND """
     + _LIVE
@@ -55,7 +59,8 @@ _TIER_SQL = (
     ORDER BY na.secondary, na.sort_key, na.service_id LIMIT :window
     """,
     """
-    SELECT na.service_id, 1, na.secondary, na.sort_key, s.default_hours, s.doc
+    SELECT na.service_id, 1, na.secondary, na.sort_key, s.default_hours,
+        s.minimum_age, s.maximum_age, s.type
     FROM need_area na JOIN services s ON s.id = na.service_id
     WHERE na.need = :need AND na.area = 'leuven' AND """
     + _LIVE
@@ -64,7 +69,8 @@ _TIER_SQL = (
     ORDER BY na.secondary, na.sort_key, na.service_id LIMIT :window
     """,
     """
-    SELECT sn.service_id, 2, sn.secondary, sn.sort_key, s.default_hours, s.doc
+    SELECT sn.service_id, 2, sn.secondary, sn.sort_key, s.default_hours,
+        s.minimum_age, s.maximum_age, s.type
     FROM service_needs sn JOIN services s ON s.id = sn.service_id
     WHERE sn.need = :need AND """
     + _LIVE_SN
@@ -74,6 +80,21 @@ _TIER_SQL = (
     ORDER BY sn.secondary, sn.sort_key, sn.service_id LIMIT :window
     """,
 )
+
+# The services a message matched that the tier window did not hold: the same columns.
+_EXTRA_SQL = """
+SELECT s.id,
+    CASE WHEN EXISTS (SELECT 1 FROM service_areas sa WHERE sa.service_id = s.id AND sa.area = ?)
+        THEN 0
+    WHEN EXISTS (SELECT 1 FROM service_areas sa WHERE sa.service_id = s.id AND sa.area = 'leuven')
+        THEN 1 ELSE 2 END,
+    (SELECT sn.secondary FROM service_needs sn WHERE sn.service_id = s.id AND sn.need = ?),
+    s.sort_key,
+    coalesce((SELECT na.hours FROM need_area na
+              WHERE na.need = ? AND na.area = ? AND na.service_id = s.id), s.default_hours),
+    s.minimum_age, s.maximum_age, s.type
+FROM services s WHERE s.id IN ({marks})
+"""
 
 _SEARCH_SQL = """
 SELECT s.doc FROM (
@@ -158,12 +179,6 @@ def _check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
         raise MapError(f'unknown language "{lang}"{suggest(lang, LANGUAGES)}')
     return lang
-
-
-def sort_key_of(record: Record) -> str:
-    from social_map.text import sort_key
-
-    return sort_key(record["name"]["nl"])
 
 
 def _safe_is_open(expression: str | None, at: datetime) -> bool | None:
@@ -258,6 +273,7 @@ class SocialMap:
         self._lock = threading.Lock()
         self.path = path
         self._vocabulary: Vocabulary | None = None
+        self._expanded: dict[str, dict[str, float]] = {}
 
     @classmethod
     def open(cls, path: Path) -> SocialMap:
@@ -288,25 +304,32 @@ class SocialMap:
     def vocabulary(self) -> Vocabulary:
         """Every key of the map's words (loaded once per opened map)."""
         if self._vocabulary is None:
-            rows = self._query(
-                "SELECT DISTINCT key FROM terms UNION SELECT DISTINCT key FROM explainer_terms"
-            )
+            rows = self._query("SELECT key FROM vocabulary WHERE rows <= ?", (COMMON_KEY_ROWS,))
             self._vocabulary = Vocabulary.of(row[0] for row in rows)
         return self._vocabulary
 
     def topic(self, query: Query) -> Query:
         """``query`` with only the words the map knows: what may be kept in a chat state."""
-        known = query_words(" ".join(query.words), self.vocabulary())
-        return Query(tuple(w for w in query.words if w in known), query.age, query.urgent)
+        known = [word for word in query.words if self._expand(word)]
+        return Query(tuple(dict.fromkeys(known)), query.age, query.urgent)
 
     def _key_words(self, query: Query | None) -> dict[str, list[tuple[str, float]]]:
         key_words: dict[str, list[tuple[str, float]]] = {}
         if query is None or not query.words:
             return key_words
-        for word, keys in query_words(" ".join(query.words), self.vocabulary()).items():
-            for key, factor in keys.items():
+        for word in dict.fromkeys(query.words):
+            for key, factor in self._expand(word).items():
                 key_words.setdefault(key, []).append((word, factor))
         return key_words
+
+    def _expand(self, word: str) -> dict[str, float]:
+        """:func:`expand` against this map's vocabulary, remembered: parents reuse words."""
+        found = self._expanded.get(word)
+        if found is None:
+            found = expand(word, self.vocabulary())
+            if len(self._expanded) < 50_000:
+                self._expanded[word] = found
+        return found
 
     def _text_matches(
         self, need: str, key_words: dict[str, list[tuple[str, float]]], today: str
@@ -360,39 +383,23 @@ class SocialMap:
             rows += self._query(tier_sql, params)
             if len(rows) >= window:
                 break
-        # (tier, secondary, sort_key, hours, record) per candidate id
-        candidates: dict[str, tuple[int, int, str, str | None, Record]] = {
-            row[0]: (row[1], row[2], row[3], row[4], json.loads(row[5])) for row in rows
-        }
+        # id -> (tier, secondary, sort_key, hours, minimum_age, maximum_age, type)
+        candidates: dict[str, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in rows}
         texts = self._text_matches(need, self._key_words(query), today)
         extra = sorted(
             (sid for sid in texts if sid not in candidates),
             key=lambda sid: -texts[sid].score,
         )[:TEXT_CANDIDATES]
         if extra:
-            marks = ",".join("?" * len(extra))
-            for doc in self._query(f"SELECT doc FROM services WHERE id IN ({marks})", extra):
-                record = json.loads(doc[0])
-                tier = (
-                    0
-                    if area and is_local(record, area)
-                    else 1
-                    if CITY_WIDE in record["areas"]
-                    else 2
-                )
-                candidates[record["id"]] = (
-                    tier,
-                    int(record["needs"].index(need) > 0),
-                    sort_key_of(record),
-                    hours_for(record, area if tier == 0 else None),
-                    record,
-                )
+            sql = _EXTRA_SQL.format(marks=",".join("?" * len(extra)))
+            for row in self._query(sql, (area, need, need, area, *extra)):
+                candidates[row[0]] = tuple(row[1:])
         boost_open = (
             need in TIME_CRITICAL_NEEDS or bool(query and query.urgent)
         ) and _safe_is_open(OFFICE_HOURS, moment) is False
         open_by_hours: dict[str | None, bool | None] = {}
         ranked = []
-        for sid, (tier, secondary, key, hours, record) in candidates.items():
+        for sid, (tier, secondary, key, hours, low, high, kind) in candidates.items():
             if hours not in open_by_hours:
                 open_by_hours[hours] = _safe_is_open(hours, moment)
             open_now = open_by_hours[hours]
@@ -402,20 +409,32 @@ class SocialMap:
                 tier=tier,
                 secondary=bool(secondary),
                 age=query.age if query else None,
-                minimum_age=record["minimum_age"],
-                maximum_age=record["maximum_age"],
-                is_school=record["type"] == "school",
+                minimum_age=low,
+                maximum_age=high,
+                is_school=kind == "school",
                 area_known=area is not None,
                 open_now=open_now,
                 boost_open=boost_open,
                 any_text=bool(texts),
             )
             order = (-value, tier, secondary, _OPEN_ORDER[open_now], key, sid)
-            ranked.append((order, record, match, age_fit))
+            ranked.append((order, sid, match, age_fit))
         ranked.sort(key=lambda item: item[0])
+        top = ranked[:limit]
+        marks = ",".join("?" * len(top))
+        docs = dict(
+            self._query(f"SELECT id, doc FROM services WHERE id IN ({marks})", [t[1] for t in top])
+        )
         matches = [
-            make_match(record, lang, area, moment, tuple(match.labels) if match else (), age_fit)
-            for _order, record, match, age_fit in ranked[:limit]
+            make_match(
+                json.loads(docs[sid]),
+                lang,
+                area,
+                moment,
+                tuple(match.labels) if match else (),
+                age_fit,
+            )
+            for _order, sid, match, age_fit in top
         ]
         return Ranking(matches, after_hours=boost_open)
 

@@ -172,7 +172,7 @@ class Vocabulary:
         index = bisect.bisect_left(self.keys, key)  # type: ignore[arg-type]
         return index < len(self.keys) and self.keys[index] == key
 
-    def starting_with(self, prefix: str, limit: int = 20) -> list[str]:
+    def starting_with(self, prefix: str, limit: int = 6) -> list[str]:
         start = bisect.bisect_left(self.keys, prefix)
         found = []
         for key in self.keys[start : start + limit]:
@@ -192,8 +192,10 @@ def expand(word: str, vocabulary: Vocabulary) -> dict[str, float]:
     for key in word_keys(word, arabizi=True):
         if key in vocabulary:
             matches[key] = 1.0
-    if _ARABIC.search(word) or len(word) < MIN_PARTIAL:
-        return matches
+    if _ARABIC.search(word) or len(word) < MIN_PARTIAL or any(
+        not key.startswith("~") for key in matches
+    ):
+        return matches  # an exact (or stem) match needs no partial ones
     stem = latin_stem(word)
     for key in vocabulary.starting_with(stem):
         if key not in matches and not key.startswith("~"):
