@@ -1,7 +1,7 @@
 """Rank the services of one need by what the parent said: words, the child's age, the time.
 
 The map build turns every service's ``keywords`` (weight 3), name (1.5) and description
-(0.75) into *keys* (see :mod:`social_map.terms`), each weighted by how rare it is in the map
+(0.5) into *keys* (see :mod:`social_map.terms`), each weighted by how rare it is in the map
 (an inverse document frequency, like bm25 without length normalisation: editors' keyword
 lists are short and a service should not win by listing more words). A message scores, per
 service, the best match of each of its words, summed over its words.
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from social_map.schema import Record
 from social_map.terms import index_keys, words
 
-FIELD_WEIGHTS = {"keywords": 3.0, "name": 1.5, "description": 0.75}
-AREA_BONUS = {0: 2.0, 1: 1.0, 2: -3.0}
+FIELD_WEIGHTS = {"keywords": 3.0, "name": 1.5, "description": 0.5}
+AREA_BONUS = {0: 2.5, 1: 1.0, 2: -3.0}
 """Tier 0: in or serving the asked area; 1: city-wide; 2: only elsewhere in Leuven. Without
 an asked area, tier 2 counts 0: a service in some neighbourhood may well be the parent's."""
 MAIN_NEED_BONUS = 0.5
