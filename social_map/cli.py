@@ -17,6 +17,7 @@ from social_map.build import build_map
 from social_map.hours import to_brussels
 from social_map.loader import brussels_today, load_map
 from social_map.problems import Problem
+from social_map.ranking import Query
 from social_map.schema import AREAS, CITY_WIDE, LANGUAGES, NEEDS
 from social_map.store import MapError, ServiceMatch, SocialMap
 from social_map.validators import suggest
@@ -72,6 +73,8 @@ def _echo_matches(matches: list[ServiceMatch], at: datetime) -> None:
         click.echo(f"{number}. {match.name} [{where}{', local' if match.local else ''}]")
         if match.description:
             click.echo(f"   {match.description}")
+        if match.matched:
+            click.echo(f"   Matched: {', '.join(match.matched)}")
         if match.address:
             click.echo(f"   Address: {match.address}")
         if match.phones:
@@ -135,6 +138,8 @@ def build_command(data: Path | None, out: Path | None) -> None:
 @click.option("--lang", default="nl", show_default=True, help="nl, fr, en or ar.")
 @click.option("--at", "at_text", help="ISO date-time, e.g. 2026-11-20T15:45 (Brussels time).")
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--text", "message", help="What the parent wrote: ranks by its words.")
+@click.option("--age", type=click.IntRange(0, 120), help="The child's age in years.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--db", type=click.Path(path_type=Path), help="Database (var/social_map.db).")
 def find_command(
@@ -143,10 +148,12 @@ def find_command(
     lang: str,
     at_text: str | None,
     limit: int,
+    message: str | None,
+    age: int | None,
     as_json: bool,
     db: Path | None,
 ) -> None:
-    """Show the services the bot would suggest for a need, nearest first."""
+    """Show the services the bot would suggest for a need (and a message), best first."""
     _choice_check(need, NEEDS, "need", "--need")
     _choice_check(area, (*AREAS, CITY_WIDE), "area", "--area")
     _choice_check(lang, LANGUAGES, "language", "--lang")
@@ -158,7 +165,8 @@ def find_command(
         ) from error
     with _open_map(db) as social_map:
         try:
-            matches = social_map.find(need, area=area, lang=lang, at=at, limit=limit)
+            query = Query.from_message(message or "", age) if message or age is not None else None
+            matches = social_map.find(need, area=area, lang=lang, at=at, limit=limit, query=query)
         except MapError as error:
             raise click.UsageError(str(error)) from error
     if as_json:

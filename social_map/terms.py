@@ -192,8 +192,10 @@ def expand(word: str, vocabulary: Vocabulary) -> dict[str, float]:
     for key in word_keys(word, arabizi=True):
         if key in vocabulary:
             matches[key] = 1.0
-    if _ARABIC.search(word) or len(word) < MIN_PARTIAL or any(
-        not key.startswith("~") for key in matches
+    if (
+        _ARABIC.search(word)
+        or len(word) < MIN_PARTIAL
+        or any(not key.startswith("~") for key in matches)
     ):
         return matches  # an exact (or stem) match needs no partial ones
     stem = latin_stem(word)
