@@ -25,7 +25,8 @@ def test_find_with_a_message_says_what_matched(map_db: Path) -> None:
     args = ["map", "find", "--need", "housing", "--area", "heverlee", "--db", str(map_db)]
     result = CliRunner().invoke(wegwijs_cli, [*args, "--text", "mould and damp", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("1. ") and "Matched: mould" in result.output
+    assert result.output.startswith("1. ") and "Matched: " in result.output
+    assert "mould" in result.output.split("Matched: ")[1].splitlines()[0]
 
 
 def test_eval_given_the_need_on_the_tuning_set(map_db: Path) -> None:
