@@ -31,8 +31,8 @@ from pathlib import Path
 
 from social_map.build import BuildResult, build_map
 from social_map.hours import BRUSSELS
-from social_map.schema import AREAS, CITY_WIDE, LANGUAGES, NEEDS
 from social_map.ranking import Query
+from social_map.schema import AREAS, CITY_WIDE, LANGUAGES, NEEDS
 from social_map.store import SocialMap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,30 @@ _SYLLABLES = {
     "ar": "مد رس ة دا ر عم ل مسا عد ة فلو س كتا ب سك ن طب يب لع ب",
 }
 KEYWORD_VOCABULARY = 3000
-FILLER = "ik wij je the a and de la le et i my we op in met for dans pour فى من و".split()
+FILLER = [
+    "ik",
+    "wij",
+    "je",
+    "the",
+    "a",
+    "and",
+    "de",
+    "la",
+    "le",
+    "et",
+    "i",
+    "my",
+    "we",
+    "op",
+    "in",
+    "met",
+    "for",
+    "dans",
+    "pour",
+    "فى",
+    "من",
+    "و",
+]
 
 
 def keyword_vocabulary(lang: str, seed: int) -> list[str]:
