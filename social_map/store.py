@@ -40,8 +40,9 @@ from social_map.validators import suggest
 
 _LIVE = "(na.end_date IS NULL OR na.end_date >= :today)"
 _LIVE_SN = "(sn.end_date IS NULL OR sn.end_date >= :today)"
-TEXT_CANDIDATES = 15
-"""At most this many services that match a message's words are ranked (best text first)."""
+TEXT_CANDIDATES = 8
+"""At most this many services that match a message's words join the tier window (best text
+first, and only those scoring at least a quarter of the best: a weak match cannot win)."""
 COMMON_KEY_ROWS = 500
 """A key in more rows than this (across needs) is as common as a function word on this map:
 it cannot tell services apart, and reading its rows would cost more than it gives."""
@@ -386,8 +387,9 @@ class SocialMap:
         # id -> (tier, secondary, sort_key, hours, minimum_age, maximum_age, type)
         candidates: dict[str, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in rows}
         texts = self._text_matches(need, self._key_words(query), today)
+        best = max((match.score for match in texts.values()), default=0.0)
         extra = sorted(
-            (sid for sid in texts if sid not in candidates),
+            (sid for sid, m in texts.items() if sid not in candidates and m.score >= best / 4),
             key=lambda sid: -texts[sid].score,
         )[:TEXT_CANDIDATES]
         if extra:
@@ -398,11 +400,14 @@ class SocialMap:
             need in TIME_CRITICAL_NEEDS or bool(query and query.urgent)
         ) and _safe_is_open(OFFICE_HOURS, moment) is False
         open_by_hours: dict[str | None, bool | None] = {}
-        ranked = []
-        for sid, (tier, secondary, key, hours, low, high, kind) in candidates.items():
+
+        def open_at(hours: str | None) -> bool | None:
             if hours not in open_by_hours:
                 open_by_hours[hours] = _safe_is_open(hours, moment)
-            open_now = open_by_hours[hours]
+            return open_by_hours[hours]
+
+        scored = []
+        for sid, (tier, secondary, key, hours, low, high, kind) in candidates.items():
             match = texts.get(sid)
             value, age_fit = score(
                 text=match.score if match else 0.0,
@@ -413,13 +418,21 @@ class SocialMap:
                 maximum_age=high,
                 is_school=kind == "school",
                 area_known=area is not None,
-                open_now=open_now,
+                open_now=open_at(hours) if boost_open else None,
                 boost_open=boost_open,
                 any_text=bool(texts),
             )
-            order = (-value, tier, secondary, _OPEN_ORDER[open_now], key, sid)
-            ranked.append((order, sid, match, age_fit))
-        ranked.sort(key=lambda item: item[0])
+            scored.append(((-value, tier, secondary), key, sid, hours, match, age_fit))
+        # Opening hours cost the most to evaluate: when they do not change the score, they only
+        # break ties among the best few, like the window of the plain find.
+        scored.sort(key=lambda item: (item[0], item[1], item[2]))
+        ranked = sorted(
+            (
+                ((*head, _OPEN_ORDER[open_at(hours)], key, sid), sid, match, age_fit)
+                for head, key, sid, hours, match, age_fit in scored[: max(3 * limit, 10)]
+            ),
+            key=lambda item: item[0],
+        )
         top = ranked[:limit]
         marks = ",".join("?" * len(top))
         docs = dict(
