@@ -281,24 +281,18 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
     # One row per (need of a service, matching key): a parent's words against one need is a
     # handful of index lookups (see social_map.ranking).
-    db["terms"].create(
-        {
-            "need": str,
-            "key": str,
-            "service_id": str,
-            "weight": float,
-            "label": str,
-            "end_date": str,
-        },
-        pk=("need", "key", "service_id"),
+    # Clustered by (need, key): the rows one word of one message needs lie together on disk.
+    db.execute(
+        "CREATE TABLE terms (need TEXT, key TEXT, service_id TEXT, weight FLOAT, label TEXT, "
+        "end_date TEXT, PRIMARY KEY (need, key, service_id)) WITHOUT ROWID"
     )
     db["explainers"].create({"id": str, "doc": str}, pk="id")
     # Every key of the map with its number of rows: loaded once per opened map to match a
     # message's words (prefixes, compounds) without scanning the terms table.
-    db["vocabulary"].create({"key": str, "rows": int}, pk="key")
-    db["explainer_terms"].create(
-        {"key": str, "explainer_id": str, "weight": float, "label": str},
-        pk=("key", "explainer_id"),
+    db.execute("CREATE TABLE vocabulary (key TEXT PRIMARY KEY, rows INTEGER) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE explainer_terms (key TEXT, explainer_id TEXT, weight FLOAT, label TEXT, "
+        "PRIMARY KEY (key, explainer_id)) WITHOUT ROWID"
     )
     db["locations"].create(
         {
@@ -345,7 +339,6 @@ def _create_indexes(db: sqlite_utils.Database) -> None:
     db["need_area"].create_index(["need", "area", "secondary", "sort_key", "service_id"])
     db["service_needs"].create_index(["need", "secondary", "sort_key", "service_id"])
     db["locations"].create_index(["area"])
-    db["explainer_terms"].create_index(["key"])
 
 
 def write_database(
