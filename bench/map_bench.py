@@ -7,7 +7,16 @@ including SH and PH), times ``wegwijs map build`` on it, then times ``find`` and
 random queries, prints a markdown table and refreshes the "Social map" section of
 ``docs/benchmarks.md``.
 
-Usage: ``python bench/map_bench.py [--services 50000] [--queries 2000] [--no-doc]``
+Ranked finds (issue 15) get a message too: every synthetic service has 8-24 keywords drawn
+from a vocabulary of 3,000 made-up words per language (Zipf-distributed, like real words), and
+every query is a message of 5-40 words mixing function words, map words and unknown words, with
+a child's age half of the time.
+
+Wall-clock times depend on what else runs on the machine; the CPU time a query costs this
+process (``time.process_time``) depends on it much less, so both are reported.
+
+Usage: ``python bench/map_bench.py [--services 50000] [--queries 2000] [--keep DIR] [--no-doc]``
+(``--keep``: generate and build into DIR once, and reuse them on later runs).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from pathlib import Path
 
 from social_map.build import BuildResult, build_map
 from social_map.hours import BRUSSELS
+from social_map.ranking import Query
 from social_map.schema import AREAS, CITY_WIDE, LANGUAGES, NEEDS
 from social_map.store import SocialMap
 
@@ -61,6 +71,56 @@ _VOCABULARY = {
     "الأوراق الحاسوب التربية الطبيب لقاء اللغة العمل محامي العطلة",
 }
 WORDS = {lang: words.split() for lang, words in _VOCABULARY.items()}
+_SYLLABLES = {
+    "nl": "ka ver huis school wo ning op vang kin der geld brief hulp werk taal zorg spel",
+    "fr": "mai son é cole lo ge ment ai de pa pier tra vail jeu san té ar gent",
+    "en": "home school care help mon ey play work pa per food coat book lan guage",
+    "ar": "مد رس ة دا ر عم ل مسا عد ة فلو س كتا ب سك ن طب يب لع ب",
+}
+CPU_TIMES: dict[str, list[float]] = {}
+KEYWORD_VOCABULARY = 3000
+FILLER = [
+    "ik",
+    "wij",
+    "je",
+    "the",
+    "a",
+    "and",
+    "de",
+    "la",
+    "le",
+    "et",
+    "i",
+    "my",
+    "we",
+    "op",
+    "in",
+    "met",
+    "for",
+    "dans",
+    "pour",
+    "فى",
+    "من",
+    "و",
+]
+
+
+def keyword_vocabulary(lang: str, seed: int) -> list[str]:
+    """Made-up but word-like keywords: 2-4 syllables of the language."""
+    rng = random.Random(f"{seed}-{lang}")
+    syllables = _SYLLABLES[lang].split()
+    found: dict[str, None] = {}
+    while len(found) < KEYWORD_VOCABULARY:
+        found["".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))] = None
+    return list(found)
+
+
+KEYWORDS = {lang: keyword_vocabulary(lang, 7) for lang in LANGUAGES}
+_ZIPF = [1 / (rank + 1) for rank in range(KEYWORD_VOCABULARY)]
+
+
+def _keywords(rng: random.Random, lang: str, count: int) -> list[str]:
+    return list(dict.fromkeys(rng.choices(KEYWORDS[lang], weights=_ZIPF, k=count)))
 
 
 def _text(rng: random.Random, lang: str, words: int) -> str:
@@ -83,6 +143,10 @@ def _service_yaml(index: int, rng: random.Random) -> str:
     lines.append("description:")
     lines += [f"  {lang}: {_text(rng, lang, 10)}." for lang in langs]
     lines += [f"needs: [{', '.join(needs)}]", f"areas: [{', '.join(areas)}]"]
+    lines.append("keywords:")
+    lines += [
+        f"  {lang}: [{', '.join(_keywords(rng, lang, rng.randint(2, 6)))}]" for lang in LANGUAGES
+    ]
     if rng.random() < 0.6:
         lines += ["phones:", f'  - number: "016 {rng.randint(10, 99)} {rng.randint(10, 99)} 11"']
     lines.append(f"cost: {rng.choice(('free', 'social_rate', 'paid'))}")
@@ -134,12 +198,67 @@ def time_find(social_map: SocialMap, queries: int, seed: int) -> list[float]:
     ]
     for need, area, lang, at in params[:200]:  # warm the page cache and the hours cache
         social_map.find(need, area, lang, at, limit=5)
-    samples = []
+    samples, cpu = [], []
     for need, area, lang, at in params:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         social_map.find(need, area, lang, at, limit=5)
+        cpu.append((time.process_time() - cpu_started) * 1000)
         samples.append((time.perf_counter() - started) * 1000)
+    CPU_TIMES["plain"] = cpu
     return samples
+
+
+def message(rng: random.Random) -> str:
+    """5-40 words: function words, map words in the parent's language, words the map lacks."""
+    lang = rng.choice(LANGUAGES)
+    words = []
+    for _ in range(rng.randint(5, 40)):
+        roll = rng.random()
+        if roll < 0.45:
+            words.append(rng.choice(FILLER))
+        elif roll < 0.75:
+            words.extend(_keywords(rng, lang, 1))
+        else:
+            words.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)))
+    return " ".join(words)
+
+
+def time_ranked_find(
+    social_map: SocialMap, queries: int, seed: int
+) -> tuple[list[float], list[float], float]:
+    """Ranked finds with a message: (find ms, message-to-query ms, vocabulary load ms)."""
+    rng = random.Random(seed + 1)
+    areas = [*AREAS, None]
+    params = [
+        (
+            rng.choice(NEEDS),
+            rng.choice(areas),
+            rng.choice(LANGUAGES),
+            _random_moment(rng),
+            message(rng),
+            rng.choice((None, rng.randint(0, 17))),
+        )
+        for _ in range(queries)
+    ]
+    started = time.perf_counter()
+    social_map.vocabulary()
+    vocabulary_ms = (time.perf_counter() - started) * 1000
+    for need, area, lang, at, text, age in params[:200]:
+        social_map.find(need, area, lang, at, limit=3, query=Query.from_message(text, age))
+    finds, parses, cpu = [], [], []
+    for need, area, lang, at, text, age in params:
+        started = time.perf_counter()
+        query = Query.from_message(text, age)
+        parsed = time.perf_counter()
+        cpu_started = time.process_time()
+        social_map.find(need, area, lang, at, limit=3, query=query)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+        done = time.perf_counter()
+        parses.append((parsed - started) * 1000)
+        finds.append((done - parsed) * 1000)
+    CPU_TIMES["ranked"] = cpu
+    return finds, parses, vocabulary_ms
 
 
 def time_search(social_map: SocialMap, queries: int, seed: int) -> list[float]:
@@ -170,20 +289,40 @@ def machine(load: tuple[float, float, float]) -> str:
 def report(
     services: int,
     generate_s: float,
-    build: BuildResult,
+    build: BuildResult | None,
     find: list[float],
     search: list[float],
+    ranked: tuple[list[float], list[float], float],
+    terms: int,
 ) -> str:
+    ranked_find, parses, vocabulary_ms = ranked
     rows = [
         "| measure | value |",
         "|---|---|",
         f"| services | {services:,} |",
-        f"| generate YAML | {generate_s:.1f} s |",
-        f"| build: check all files (YAML + validation) | {build.check_seconds:.1f} s |",
-        f"| build: write SQLite + FTS + indexes | {build.write_seconds:.1f} s |",
+        *(
+            [
+                f"| generate YAML | {generate_s:.1f} s |",
+                f"| build: check all files (YAML + validation) | {build.check_seconds:.1f} s |",
+                f"| build: write SQLite + FTS + indexes | {build.write_seconds:.1f} s |",
+            ]
+            if build
+            else ["| generate and build | reused from an earlier run (--keep) |"]
+        ),
         f"| find, limit 5: median | {statistics.median(find):.3f} ms |",
         f"| find, limit 5: p99 | {_percentile(find, 0.99):.3f} ms |",
+        f"| find, limit 5: CPU time median / p99 | {statistics.median(CPU_TIMES['plain']):.3f} / "
+        f"{_percentile(CPU_TIMES['plain'], 0.99):.3f} ms |",
         f"| find queries | {len(find):,} |",
+        f"| ranked find with a message, limit 3: median | {statistics.median(ranked_find):.3f} ms |",
+        f"| ranked find with a message, limit 3: p99 | {_percentile(ranked_find, 0.99):.3f} ms |",
+        f"| message to query (words, age, urgency): median / p99 | "
+        f"{statistics.median(parses):.3f} / {_percentile(parses, 0.99):.3f} ms |",
+        f"| ranked find: CPU time median / p99 | {statistics.median(CPU_TIMES['ranked']):.3f} / "
+        f"{_percentile(CPU_TIMES['ranked'], 0.99):.3f} ms |",
+        f"| ranked find queries | {len(ranked_find):,} |",
+        f"| term rows (need, key, service) | {terms:,} |",
+        f"| vocabulary load, once per opened map | {vocabulary_ms:.0f} ms |",
         f"| search, limit 10: median | {statistics.median(search):.3f} ms |",
         f"| search, limit 10: p99 | {_percentile(search, 0.99):.3f} ms |",
         f"| search queries | {len(search):,} |",
@@ -199,13 +338,15 @@ def update_doc(table: str, services: int, load: tuple[float, float, float]) -> N
         f"A synthetic map of {services:,} services (one YAML file each, in a RAM-backed temporary "
         "folder when there is one; mixed needs, areas, languages and opening hours with SH and "
         "PH) is checked and built, then `find` runs for random (need, area, language, time) "
-        "queries and `search` for random words in the four languages. Goal: `find` p99 under "
-        "1 ms.\n\n"
+        "queries, a ranked `find` for random messages (see the script's docstring) and `search` "
+        "for random words in the four languages. Goal: `find` p99 under 1 ms, also ranked.\n\n"
         f"{table}\n\n"
         "Notes: checking is dominated by ruamel.yaml round-trip parsing (a few ms per file, kept "
         "for the line numbers in error messages) and runs on all CPUs; the real map has about "
         "60 files and checks in under a second. `find` does the tiering and the LIMIT in SQL and "
-        "evaluates opening hours for at most 20 candidates. The search vocabulary is "
+        "evaluates opening hours for at most 20 candidates; a ranked `find` adds one index lookup "
+        "per word of the message in the `terms` table (keys on more than 500 rows are skipped as "
+        "too common) and ranks at most 8 more candidates. The search vocabulary is "
         "deliberately tiny (about 20 words per language), so every word matches thousands of "
         "services; real queries match far fewer rows and are faster.\n"
     )
@@ -225,27 +366,33 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--keep", type=Path, help="generate and build here once, then reuse")
     args = parser.parse_args()
 
     load = os.getloadavg()
     scratch = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="map-bench-", dir=scratch) as temp:
-        data, db = Path(temp) / "data", Path(temp) / "social_map.db"
-        data.mkdir()
-        print(f"Generating {args.services:,} services ...", file=sys.stderr)
-        started = time.perf_counter()
-        generate(data, args.services, args.seed)
-        generate_s = time.perf_counter() - started
-        print("Building ...", file=sys.stderr)
-        result = build_map(data, db, today=TODAY)
-        if not result.built:
-            print("\n".join(str(p) for p in result.errors[:20]), file=sys.stderr)
-            return 1
+        folder = args.keep or Path(temp)
+        data, db = folder / "data", folder / "social_map.db"
+        generate_s, result = 0.0, None
+        if not (args.keep and db.exists()):
+            data.mkdir(parents=True, exist_ok=True)
+            print(f"Generating {args.services:,} services ...", file=sys.stderr)
+            started = time.perf_counter()
+            generate(data, args.services, args.seed)
+            generate_s = time.perf_counter() - started
+            print("Building ...", file=sys.stderr)
+            result = build_map(data, db, today=TODAY)
+            if not result.built:
+                print("\n".join(str(p) for p in result.errors[:20]), file=sys.stderr)
+                return 1
         print("Querying ...", file=sys.stderr)
         with SocialMap.open(db) as social_map:
             find = time_find(social_map, args.queries, args.seed)
+            ranked = time_ranked_find(social_map, args.queries, args.seed)
             search = time_search(social_map, max(args.queries // 4, 1), args.seed)
-    table = report(args.services, generate_s, result, find, search)
+            terms = social_map._query("SELECT count(*) FROM terms")[0][0]
+    table = report(args.services, generate_s, result, find, search, ranked, terms)
     print(table)
     if not args.no_doc:
         update_doc(table, args.services, load)

@@ -181,9 +181,7 @@ def serve(host: str, port: int) -> None:
         with sigterm_interrupts():
             try:
                 with _language_model() as url:
-                    asyncio.run(
-                        _serve(url, telegram, whatsapp, team, host, port, staff_room, desk)
-                    )
+                    asyncio.run(_serve(url, telegram, whatsapp, team, host, port, staff_room, desk))
             except (KeyboardInterrupt, asyncio.CancelledError):
                 pass  # a stop signal before the bot was running, or a second one: a quick stop
         logging.getLogger("bot.cli").info("wegwijs stopped")

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,12 +29,13 @@ import sqlite_utils
 from social_map.hours import BRUSSELS
 from social_map.loader import load_map, map_files
 from social_map.problems import Problem
+from social_map.ranking import build_terms
 from social_map.resolve import hours_for, service_areas
 from social_map.schema import CITY_WIDE, LANGUAGES, Record
 from social_map.text import fold, sort_key
 from social_map.validators import phone_e164
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 FTS_COLUMNS = tuple(f"{kind}_{lang}" for kind in ("name", "description") for lang in LANGUAGES)
 
@@ -86,6 +88,9 @@ def _service_row(record: Record) -> dict[str, Any]:
             "application_process": json.dumps(record["application_process"]),
             "minimum_age": record["minimum_age"],
             "maximum_age": record["maximum_age"],
+            "keywords": json.dumps(record["keywords"], ensure_ascii=False),
+            "end_date": record["end_date"],
+            "replaced_by": record["replaced_by"],
             "opening_hours": record["opening_hours"],
             "default_hours": hours_for(record, None),
             "texts": json.dumps(
@@ -109,7 +114,7 @@ def _service_row(record: Record) -> dict[str, Any]:
     return row
 
 
-def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
+def _rows(services: list[Record], explainers: list[Record]) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {
         name: []
         for name in (
@@ -121,6 +126,10 @@ def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
             "phones",
             "sources",
             "services_fts",
+            "terms",
+            "explainers",
+            "explainer_terms",
+            "vocabulary",
         )
     }
     for record in services:
@@ -134,6 +143,7 @@ def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
                     "rank": rank,
                     "secondary": int(rank > 0),
                     "sort_key": key,
+                    "end_date": record["end_date"],
                 }
             )
         located = {loc["area"] for loc in record["locations"]}
@@ -156,6 +166,7 @@ def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
                         "sort_key": key,
                         "service_id": service_id,
                         "hours": hours,
+                        "end_date": record["end_date"],
                     }
                 )
         for position, location in enumerate(record["locations"]):
@@ -179,6 +190,7 @@ def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
             )
         for position, source in enumerate(record["source"]):
             tables["sources"].append({"service_id": service_id, "position": position, **source})
+        # Keywords go into the full-text table too, so `map search` finds "schimmel".
         tables["services_fts"].append(
             {
                 "service_id": service_id,
@@ -187,6 +199,22 @@ def _rows(services: list[Record]) -> dict[str, list[dict[str, Any]]]:
                     for kind in ("name", "description")
                     for lang in LANGUAGES
                 },
+                "keywords": fold(
+                    " ".join(word for words in record["keywords"].values() for word in words)
+                ),
+            }
+        )
+    service_terms, explainer_terms = build_terms(services, explainers)
+    tables["terms"] = service_terms
+    tables["explainer_terms"] = explainer_terms
+    rows_per_key: Counter[str] = Counter(str(row["key"]) for row in service_terms)
+    rows_per_key.update(str(row["key"]) for row in explainer_terms)
+    tables["vocabulary"] = [{"key": key, "rows": rows} for key, rows in rows_per_key.items()]
+    for explainer in explainers:
+        tables["explainers"].append(
+            {
+                "id": explainer["id"],
+                "doc": json.dumps(explainer, ensure_ascii=False, separators=(",", ":")),
             }
         )
     return tables
@@ -209,6 +237,9 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "application_process": str,
             "minimum_age": int,
             "maximum_age": int,
+            "keywords": str,
+            "end_date": str,
+            "replaced_by": str,
             "opening_hours": str,
             "default_hours": str,
             "texts": str,
@@ -220,7 +251,14 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db["service_needs"].create(
-        {"service_id": str, "need": str, "rank": int, "secondary": int, "sort_key": str},
+        {
+            "service_id": str,
+            "need": str,
+            "rank": int,
+            "secondary": int,
+            "sort_key": str,
+            "end_date": str,
+        },
         pk=("service_id", "need"),
         foreign_keys=[("service_id", "services", "id")],
     )
@@ -237,8 +275,24 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "sort_key": str,
             "service_id": str,
             "hours": str,
+            "end_date": str,
         },
         pk=("need", "area", "service_id"),
+    )
+    # One row per (need of a service, matching key): a parent's words against one need is a
+    # handful of index lookups (see social_map.ranking).
+    # Clustered by (need, key): the rows one word of one message needs lie together on disk.
+    db.execute(
+        "CREATE TABLE terms (need TEXT, key TEXT, service_id TEXT, weight FLOAT, label TEXT, "
+        "end_date TEXT, PRIMARY KEY (need, key, service_id)) WITHOUT ROWID"
+    )
+    db["explainers"].create({"id": str, "doc": str}, pk="id")
+    # Every key of the map with its number of rows: loaded once per opened map to match a
+    # message's words (prefixes, compounds) without scanning the terms table.
+    db.execute("CREATE TABLE vocabulary (key TEXT PRIMARY KEY, rows INTEGER) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE explainer_terms (key TEXT, explainer_id TEXT, weight FLOAT, label TEXT, "
+        "PRIMARY KEY (key, explainer_id)) WITHOUT ROWID"
     )
     db["locations"].create(
         {
@@ -262,7 +316,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         foreign_keys=[("service_id", "services", "id")],
     )
     db["sources"].create(
-        {"service_id": str, "position": int, "url": str, "date": str, "note": str},
+        {"service_id": str, "position": int, "url": str, "document": str, "date": str, "note": str},
         pk=("service_id", "position"),
         foreign_keys=[("service_id", "services", "id")],
     )
@@ -270,12 +324,13 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     columns = ", ".join(FTS_COLUMNS)
     db.execute(
         f"CREATE VIRTUAL TABLE services_fts USING fts5(service_id UNINDEXED, {columns}, "
-        f"tokenize = '{FTS_TOKENIZER}')"
+        f"keywords, tokenize = '{FTS_TOKENIZER}')"
     )
-    # Names weigh ten times more than descriptions; "ORDER BY rank" then uses these weights.
+    # Names weigh ten times more than descriptions, keywords five times; "ORDER BY rank"
+    # then uses these weights.
     db.execute(
         "INSERT INTO services_fts (services_fts, rank) VALUES "
-        "('rank', 'bm25(0, 10, 10, 10, 10, 1, 1, 1, 1)')"
+        "('rank', 'bm25(0, 10, 10, 10, 10, 1, 1, 1, 1, 5)')"
     )
 
 
@@ -287,7 +342,11 @@ def _create_indexes(db: sqlite_utils.Database) -> None:
 
 
 def write_database(
-    path: Path, services: list[Record], version: str, built_at: datetime | None = None
+    path: Path,
+    services: list[Record],
+    version: str,
+    built_at: datetime | None = None,
+    explainers: list[Record] | None = None,
 ) -> None:
     """Write a complete map database to ``path`` (which must not be in use)."""
     db = sqlite_utils.Database(path)
@@ -296,7 +355,7 @@ def write_database(
         db.execute("PRAGMA synchronous = OFF")
         _create_tables(db)
         with db.conn:
-            for table, rows in _rows(services).items():
+            for table, rows in _rows(services, explainers or []).items():
                 _insert(db, table, rows)
             verified = [s["last_verified"] for s in services if s["last_verified"]]
             db["meta"].insert_all(
@@ -308,6 +367,7 @@ def write_database(
                     },
                     {"key": "version", "value": version},
                     {"key": "count", "value": str(len(services))},
+                    {"key": "explainers", "value": str(len(explainers or []))},
                     {"key": "oldest_verified", "value": min(verified) if verified else None},
                 ]
             )
@@ -352,7 +412,7 @@ def build_map(
     os.close(handle)
     temp = Path(temp_name)
     try:
-        write_database(temp, loaded.services, version, built_at)
+        write_database(temp, loaded.services, version, built_at, loaded.explainers)
         with open(temp, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temp, out)

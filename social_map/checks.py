@@ -21,10 +21,13 @@ from social_map.schema import (
     AREAS,
     CITY_WIDE,
     COSTS,
+    EXPLAINER_FIELDS,
     LANGUAGES,
     LOCATION_FIELDS,
+    MAX_KEYWORD_LENGTH,
     NEEDS,
     PHONE_FIELDS,
+    REQUIRED_EXPLAINER_FIELDS,
     REQUIRED_SERVICE_FIELDS,
     SERVICE_FIELDS,
     SERVICE_TYPES,
@@ -53,6 +56,9 @@ _REQUIRED_HINTS = {
     "areas": "where it works, like [heverlee] or [leuven] for the whole city",
     "source": "where this information comes from (a web address)",
     "last_verified": "the day a person last checked this entry, like 2026-11-21",
+    "title": "a short title per language, at least in Dutch (nl:)",
+    "text": "the short explanation per language, at least in Dutch (nl:)",
+    "keywords": "words parents use for this, per language, like  nl: [inschrijven, aanmelden]",
 }
 _SYNONYMS = {
     "website": "url",
@@ -79,6 +85,16 @@ _SYNONYMS = {
     "location": "locations",
     "language": "languages",
     "verified": "last_verified",
+    "keyword": "keywords",
+    "trefwoorden": "keywords",
+    "tags": "keywords",
+    "end": "end_date",
+    "ends": "end_date",
+    "ended": "end_date",
+    "einddatum": "end_date",
+    "until": "end_date",
+    "replaced": "replaced_by",
+    "successor": "replaced_by",
 }
 
 
@@ -479,8 +495,13 @@ class FileChecker:
                 continue
             self.unknown_fields(item, SOURCE_FIELDS, " in a source")
             url = self.text(item, "url")
-            if "url" not in item:
-                self.error(line, 'this source has no "url:"')
+            document = self.text(item, "document")
+            if "url" not in item and "document" not in item:
+                self.error(
+                    line,
+                    'this source has no "url:" (or, for a report without a web address, '
+                    '"document:" with its title and publisher)',
+                )
             elif url and (message := check_url(url)):
                 self.error(_value_line(item, "url"), message)
             day = None
@@ -489,6 +510,7 @@ class FileChecker:
             result.append(
                 {
                     "url": url,
+                    "document": document,
                     "date": day.isoformat() if day else None,
                     "note": self.text(item, "note"),
                 }
@@ -506,6 +528,89 @@ class FileChecker:
                 "check this entry against its sources and update last_verified",
             )
         return day
+
+    def keywords(self, node: CommentedMap, key: str = "keywords") -> dict[str, list[str]]:
+        """Words parents use, per language: ``{nl: [schimmel, vocht], ar: [رطوبة, rtouba]}``."""
+        if key not in node or node[key] is None:
+            return {}
+        value = node[key]
+        example = "  nl: [schimmel, vochtig]"
+        if not isinstance(value, CommentedMap):
+            self.error(
+                _value_line(node, key),
+                f'"{key}" needs a list of words per language, on its own line, like "{example}"',
+            )
+            return {}
+        result: dict[str, list[str]] = {}
+        for lang, items in value.items():
+            lang_line = _key_line(value, lang)
+            if lang not in LANGUAGES:
+                self.error(
+                    lang_line,
+                    f'unknown language "{lang}" in "{key}"{suggest(str(lang), LANGUAGES)}; '
+                    "use nl, fr, en or ar (Darija in Latin letters goes under ar too)",
+                )
+                continue
+            if isinstance(items, str):
+                items = [part for part in items.split(",")]
+            elif not isinstance(items, CommentedSeq):
+                self.error(lang_line, f'the {lang} "{key}" must be a list, like [a, b]')
+                continue
+            words: list[str] = []
+            for index, item in enumerate(items):
+                line = _item_line(items, index) if isinstance(items, CommentedSeq) else lang_line
+                text = str(item).strip() if isinstance(item, str | int) else ""
+                if not text:
+                    self.error(line, f'an empty word in the {lang} "{key}"')
+                elif len(text) > MAX_KEYWORD_LENGTH:
+                    self.error(
+                        line,
+                        f'"{text[:30]}..." is too long for a keyword (at most '
+                        f"{MAX_KEYWORD_LENGTH} characters): use a few words, not a sentence",
+                    )
+                elif text.casefold() in (w.casefold() for w in words):
+                    self.warning(line, f'"{text}" is listed twice in the {lang} "{key}"')
+                else:
+                    words.append(text)
+            if words:
+                result[str(lang)] = words
+        return result
+
+    def end_date(self, doc: CommentedMap) -> date | None:
+        if doc.get("end_date") is None:
+            return None
+        value = doc["end_date"]
+        day = parse_date(value)
+        if day is None:
+            self.error(
+                _value_line(doc, "end_date"),
+                f'end_date "{value}" is not a date; write it as year-month-day, like 2025-06-30',
+            )
+        return day
+
+    def reference(self, doc: CommentedMap, key: str) -> str | None:
+        if doc.get(key) is None:
+            return None
+        value = doc[key]
+        message = check_slug(value) if isinstance(value, str) else "it must be an id"
+        if message:
+            self.error(
+                _value_line(doc, key), f'"{key}" must be the id of another entry ({message})'
+            )
+            return None
+        return str(value)
+
+    def reachable(self, record: Record) -> None:
+        """A service parents cannot phone or find is a dead end: tell the editor."""
+        if record["type"] == "helpline" or record["end_date"]:
+            return
+        has_address = any(location["address_1"] for location in record["locations"])
+        if not record["phones"] and not has_address:
+            self.warning(
+                self.id_line,
+                "neither a phone number nor an address: parents cannot reach this service; "
+                "add one when a source gives it",
+            )
 
     def check_contact(self, doc: CommentedMap, service_type: str) -> dict[str, Any]:
         url = self.text(doc, "url")
@@ -563,6 +668,9 @@ class FileChecker:
             "description": description,
             "needs": self.id_list(doc, "needs", NEEDS, "need", "[food]"),
             "areas": self.id_list(doc, "areas", (*AREAS, CITY_WIDE), "area", "[heverlee]"),
+            "keywords": self.keywords(doc),
+            "end_date": end.isoformat() if (end := self.end_date(doc)) else None,
+            "replaced_by": self.reference(doc, "replaced_by"),
             **self.check_contact(doc, service_type),
             "languages": self.check_languages(doc),
             "cost": self.enum(doc, "cost", COSTS),
@@ -579,6 +687,44 @@ class FileChecker:
             "opening_hours": self.hours(doc, "opening_hours"),
             "opening_hours_note": self.texts(doc, "opening_hours_note", nl_required=False),
             "locations": self.check_locations(doc),
+            "source": self.check_sources(doc),
+            "last_verified": last_verified.isoformat() if last_verified else None,
+            "file": self.display,
+        }
+        if record["replaced_by"] == service_id and service_id:
+            self.error(_value_line(doc, "replaced_by"), "an entry cannot replace itself")
+        if not self.has_errors:
+            self.reachable(record)
+        return None if self.has_errors else record
+
+    def check_explainer(self, doc: Any) -> Record | None:
+        """An explainer: a short answer to "how does ... work?", with its keywords."""
+        if doc is None:
+            self.error(1, "the file is empty")
+            return None
+        if not isinstance(doc, CommentedMap):
+            self.error(_node_line(doc), 'an explainer needs fields like "id: ...", "title: ..."')
+            return None
+        self.unknown_fields(doc, EXPLAINER_FIELDS, "")
+        for key in REQUIRED_EXPLAINER_FIELDS:
+            if key not in doc or doc[key] is None:
+                line = _key_line(doc, key) if key in doc else _node_line(doc)
+                self.error(line, f'missing required field "{key}": {_REQUIRED_HINTS[key]}')
+        explainer_id = self.check_id(doc)
+        services = self.seq(doc, "services", "[clb-leuven, vclb-leuven]") or []
+        refs: list[str] = []
+        for index, item in enumerate(services):
+            if isinstance(item, str) and not check_slug(item):
+                refs.append(str(item))
+            else:
+                self.error(_item_line(services, index), f'"{item}" is not a service id')
+        last_verified = self.check_last_verified(doc)
+        record: Record = {
+            "id": explainer_id,
+            "title": self.texts(doc, "title", nl_required=True),
+            "text": self.texts(doc, "text", nl_required=True),
+            "keywords": self.keywords(doc),
+            "services": refs,
             "source": self.check_sources(doc),
             "last_verified": last_verified.isoformat() if last_verified else None,
             "file": self.display,

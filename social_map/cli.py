@@ -12,11 +12,12 @@ from pathlib import Path
 
 import click
 
-from bot.paths import MAP_DATA_DIR, map_db_path
+from bot.paths import MAP_DATA_DIR, PROJECT_ROOT, map_db_path
 from social_map.build import build_map
 from social_map.hours import to_brussels
-from social_map.loader import load_map
+from social_map.loader import brussels_today, load_map
 from social_map.problems import Problem
+from social_map.ranking import Query
 from social_map.schema import AREAS, CITY_WIDE, LANGUAGES, NEEDS
 from social_map.store import MapError, ServiceMatch, SocialMap
 from social_map.validators import suggest
@@ -72,6 +73,8 @@ def _echo_matches(matches: list[ServiceMatch], at: datetime) -> None:
         click.echo(f"{number}. {match.name} [{where}{', local' if match.local else ''}]")
         if match.description:
             click.echo(f"   {match.description}")
+        if match.matched:
+            click.echo(f"   Matched: {', '.join(match.matched)}")
         if match.address:
             click.echo(f"   Address: {match.address}")
         if match.phones:
@@ -144,6 +147,8 @@ def build_command(data: Path | None, out: Path | None, today: datetime | None) -
 @click.option("--lang", default="nl", show_default=True, help="nl, fr, en or ar.")
 @click.option("--at", "at_text", help="ISO date-time, e.g. 2026-11-20T15:45 (Brussels time).")
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--text", "message", help="What the parent wrote: ranks by its words.")
+@click.option("--age", type=click.IntRange(0, 120), help="The child's age in years.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--db", type=click.Path(path_type=Path), help="Database (var/social_map.db).")
 def find_command(
@@ -152,10 +157,12 @@ def find_command(
     lang: str,
     at_text: str | None,
     limit: int,
+    message: str | None,
+    age: int | None,
     as_json: bool,
     db: Path | None,
 ) -> None:
-    """Show the services the bot would suggest for a need, nearest first."""
+    """Show the services the bot would suggest for a need (and a message), best first."""
     _choice_check(need, NEEDS, "need", "--need")
     _choice_check(area, (*AREAS, CITY_WIDE), "area", "--area")
     _choice_check(lang, LANGUAGES, "language", "--lang")
@@ -167,7 +174,8 @@ def find_command(
         ) from error
     with _open_map(db) as social_map:
         try:
-            matches = social_map.find(need, area=area, lang=lang, at=at, limit=limit)
+            query = Query.from_message(message or "", age) if message or age is not None else None
+            matches = social_map.find(need, area=area, lang=lang, at=at, limit=limit, query=query)
         except MapError as error:
             raise click.UsageError(str(error)) from error
     if as_json:
@@ -205,3 +213,77 @@ def info_command(db: Path | None) -> None:
     click.echo(f"services:        {meta['count']}")
     oldest = meta["oldest_verified"]
     click.echo(f"oldest verified: {oldest.isoformat() if oldest else '-'}")
+
+
+RELEVANCE_DIR = PROJECT_ROOT / "tests" / "data" / "relevance"
+EVAL_DOC = PROJECT_ROOT / "docs" / "map-relevance.md"
+
+
+@map_group.command("eval")
+@click.option(
+    "--set",
+    "set_name",
+    default="test",
+    show_default=True,
+    help="test (held out), dev (for tuning) or a path to a relevance file.",
+)
+@click.option("--e2e/--no-e2e", default=True, help="Also run end to end through real Rasa.")
+@click.option("--misses", is_flag=True, help="List the misses (use on the dev set only).")
+@click.option("--no-doc", is_flag=True, help=f"Print only; do not update {EVAL_DOC.name}.")
+@click.option("--db", type=click.Path(path_type=Path), help="Database (var/social_map.db).")
+def eval_command(set_name: str, e2e: bool, misses: bool, no_doc: bool, db: Path | None) -> None:
+    """Measure the ranking: p@1 and hit@3 per language and need, given the need and end to end."""
+    from social_map import evaluate
+
+    path = Path(set_name) if set_name not in ("test", "dev") else RELEVANCE_DIR / f"{set_name}.yml"
+    if not path.is_file():
+        raise click.ClickException(f"no relevance set at {path}")
+    items = evaluate.load_items(path)
+    db = db or map_db_path()
+    with _open_map(db) as social_map:
+        given = evaluate.evaluate_given_need(
+            social_map, items, f"Given the labelled need ({path.name})"
+        )
+    reports = [given]
+    if e2e:
+        from bot.nlu.server import RasaStartError, nlu_endpoint
+
+        try:
+            with nlu_endpoint() as url:
+                reports.append(
+                    evaluate.run_end_to_end(
+                        db, url, items, f"End to end through the real Rasa NLU ({path.name})"
+                    )
+                )
+        except RasaStartError as error:
+            raise click.ClickException(str(error)) from error
+    body = "\n\n".join(report.markdown() for report in reports)
+    click.echo(body)
+    if misses:
+        for report in reports:
+            click.echo("\n" + evaluate.misses_markdown(report))
+    if not no_doc and path.parent == RELEVANCE_DIR and path.stem == "test":
+        evaluate.update_doc(EVAL_DOC, body)
+        click.echo(f"\nUpdated {EVAL_DOC.relative_to(PROJECT_ROOT)}", err=True)
+
+
+@map_group.command("report")
+@click.option("--data", type=click.Path(path_type=Path), help="Map folder (social_map/data).")
+@click.option(
+    "--markdown", "markdown_path", type=click.Path(path_type=Path), help="Also write it here."
+)
+def report_command(data: Path | None, markdown_path: Path | None) -> None:
+    """Coverage for editors: per need and area, how many services and how complete they are."""
+    from social_map.coverage import coverage, coverage_markdown
+
+    data = data or MAP_DATA_DIR
+    try:
+        loaded = load_map(data)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from error
+    table = coverage(loaded.services, today=brussels_today())
+    text = coverage_markdown(table, today=brussels_today())
+    click.echo(text)
+    if markdown_path:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 from social_map.checks import FileChecker
 from social_map.hours import BRUSSELS
 from social_map.problems import Problem
-from social_map.schema import Record
+from social_map.schema import EXPLAINERS_FOLDER, Record
 from social_map.yaml_source import YamlSyntaxError, read_yaml
 
 PARALLEL_THRESHOLD = 400
@@ -35,12 +35,14 @@ class FileResult:
     record: Record | None
     service_id: str | None = None
     id_line: int = 1
+    explainer: bool = False
 
 
 @dataclass
 class LoadResult:
     problems: list[Problem] = field(default_factory=list)
     services: list[Record] = field(default_factory=list)
+    explainers: list[Record] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     @property
@@ -60,19 +62,25 @@ def brussels_today() -> date:
     return datetime.now(BRUSSELS).date()
 
 
+def is_explainer(path: Path) -> bool:
+    return path.parent.name == EXPLAINERS_FOLDER
+
+
 def check_file(path: Path, display: str, today: date) -> FileResult:
     """Check one file; never raises for anything an editor can get wrong."""
     checker = FileChecker(display, path.stem, today)
     record = None
+    explainer = is_explainer(path)
     if path.suffix != ".yml":
         checker.error(0, f'the file name must end in .yml, not "{path.suffix}": it was not read')
     else:
         try:
-            record = checker.check(read_yaml(path))
+            doc = read_yaml(path)
+            record = checker.check_explainer(doc) if explainer else checker.check(doc)
         except YamlSyntaxError as error:
             checker.error(error.line, error.message)
     problems = sorted(checker.problems, key=lambda problem: problem.line)
-    return FileResult(display, problems, record, checker.service_id, checker.id_line)
+    return FileResult(display, problems, record, checker.service_id, checker.id_line, explainer)
 
 
 def _check_file_args(args: tuple[Path, str, date]) -> FileResult:
@@ -131,12 +139,13 @@ def load_map(path: Path, *, today: date | None = None, workers: int | None = Non
     if not files:
         result.problems.append(Problem(display_path(path), 0, "error", "no .yml files found"))
         return result
-    first_use: dict[str, FileResult] = {}
+    first_use: dict[tuple[bool, str], FileResult] = {}
     for file_result in _check_all(files, today, workers):
         result.problems.extend(file_result.problems)
         duplicate = False
         if file_result.service_id is not None:
-            first = first_use.setdefault(file_result.service_id, file_result)
+            key = (file_result.explainer, file_result.service_id)
+            first = first_use.setdefault(key, file_result)
             if first is not file_result:
                 duplicate = True
                 result.problems.append(
@@ -149,5 +158,55 @@ def load_map(path: Path, *, today: date | None = None, workers: int | None = Non
                     )
                 )
         if file_result.record is not None and not duplicate:
-            result.services.append(file_result.record)
+            target = result.explainers if file_result.explainer else result.services
+            target.append(file_result.record)
+    result.problems.extend(check_references(result.services, result.explainers, today))
     return result
+
+
+def check_references(
+    services: list[Record], explainers: list[Record], today: date
+) -> list[Problem]:
+    """Across files: nothing may send parents to an entry that has ended or does not exist."""
+    by_id = {record["id"]: record for record in services}
+    problems: list[Problem] = []
+
+    def ended(service_id: str) -> str | None:
+        end = by_id[service_id]["end_date"]
+        return end if end and end < today.isoformat() else None
+
+    for record in services:
+        target = record["replaced_by"]
+        if target is None:
+            continue
+        if target not in by_id:
+            problems.append(
+                Problem(record["file"], 0, "warning", f'replaced_by "{target}": no such entry')
+            )
+        elif end := ended(target):
+            problems.append(
+                Problem(
+                    record["file"],
+                    0,
+                    "warning",
+                    f'replaced_by "{target}", which ended on {end}: point it to an entry '
+                    "that still exists",
+                )
+            )
+    for explainer in explainers:
+        for target in explainer["services"]:
+            if target not in by_id:
+                problems.append(
+                    Problem(explainer["file"], 0, "warning", f'service "{target}": no such entry')
+                )
+            elif end := ended(target):
+                problems.append(
+                    Problem(
+                        explainer["file"],
+                        0,
+                        "warning",
+                        f'service "{target}" ended on {end} and is no longer shown: '
+                        "remove it here or name the service that took over",
+                    )
+                )
+    return problems

@@ -65,6 +65,9 @@ SERVICE_FIELDS: Final[tuple[str, ...]] = (
     "description",
     "needs",
     "areas",
+    "keywords",
+    "end_date",
+    "replaced_by",
     "url",
     "email",
     "phones",
@@ -113,7 +116,29 @@ LOCATION_FIELDS: Final[tuple[str, ...]] = (
     "opening_hours",
 )
 PHONE_FIELDS: Final[tuple[str, ...]] = ("number", "description")
-SOURCE_FIELDS: Final[tuple[str, ...]] = ("url", "date", "note")
+SOURCE_FIELDS: Final[tuple[str, ...]] = ("url", "document", "date", "note")
 
 STALE_AFTER_MONTHS: Final = 12
 """An entry not checked by a person for this long gets a warning: hours and addresses drift."""
+
+EXPLAINER_FIELDS: Final[tuple[str, ...]] = (
+    "id",
+    "title",
+    "text",
+    "keywords",
+    "services",
+    "source",
+    "last_verified",
+)
+REQUIRED_EXPLAINER_FIELDS: Final[tuple[str, ...]] = (
+    "id",
+    "title",
+    "text",
+    "keywords",
+    "source",
+    "last_verified",
+)
+EXPLAINERS_FOLDER: Final = "explainers"
+"""Files in a folder of this name (inside the map folder) are explainers, not services."""
+
+MAX_KEYWORD_LENGTH: Final = 60

@@ -36,3 +36,17 @@ def test_canonical_area_accepts_ids_and_words() -> None:
     assert canonical_area("3018") == "wijgmaal"
     assert canonical_area("nowhere") is None
     assert canonical_area(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [
+        ("wij wonen in Sint-Maartensdal", "leuven-centrum"),
+        ("ik woon aan de Vaartkom", "leuven-centrum"),
+        ("ana saken f ridderbuurt", "leuven-centrum"),
+        ("we live in the Kop van Kessel-Lo", "kessel-lo"),
+        ("nous habitons dans la Casablancawijk", "kessel-lo"),
+    ],
+)
+def test_neighbourhood_names_parents_use(text: str, area: str) -> None:
+    assert find_area(text) == area

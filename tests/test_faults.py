@@ -531,7 +531,7 @@ async def test_a_broken_map_edit_keeps_the_last_good_map_and_a_fix_is_used_witho
     fixed = await ask()
     assert fixed.services[0] == "het-perron"
     assert "Het Perron (buurtwinkel)" in fixed.reply and "016 12 34 56" in fixed.reply
-    assert "solidaire" not in fixed.reply
+    assert "Het Perron (solidaire" not in fixed.reply  # the old name is gone
 
     await client.aclose()
     engine.maps.close()

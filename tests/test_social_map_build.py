@@ -94,6 +94,7 @@ def test_meta_says_how_old_the_knowledge_is(data: Path, tmp_path: Path) -> None:
             "built_at": built_at,
             "version": map_version(data),
             "count": 11,
+            "explainers": 0,
             "oldest_verified": date(2025, 6, 1),
         }
     assert map_version(data) == map_version(GOOD)  # the version depends on content only

@@ -25,6 +25,8 @@ areas: [heverlee]
 source:
   - url: https://example.org
 last_verified: 2026-11-01
+phones:
+  - number: "016 24 80 11"
 """
 
 
@@ -145,7 +147,9 @@ def test_minimal_file_becomes_a_normalised_record(tmp_path: Path) -> None:
     (record,) = result.services
     assert record["id"] == "voorbeeld" and record["type"] == "service"
     assert record["last_verified"] == "2026-11-01"
-    assert record["phones"] == [] and record["locations"] == [] and record["cost"] is None
+    assert record["phones"] == [{"number": "016 24 80 11", "description": {}}]
+    assert record["locations"] == [] and record["cost"] is None
+    assert record["keywords"] == {} and record["end_date"] is None
 
 
 def test_nested_unknown_fields_duplicate_keys_and_dates(tmp_path: Path) -> None:
@@ -200,7 +204,7 @@ def test_nested_unknown_fields_duplicate_keys_and_dates(tmp_path: Path) -> None:
     assert "last_verified 2999-01-01 is in the future" in message_at(problems, "nested.yml", 22)
     assert "one short line" in message_at(problems, "nested.yml", 5)
     assert 'the field "needs" appears twice (also on line 6)' in message_at(
-        problems, "twice.yml", 11
+        problems, "twice.yml", 13
     )
 
 

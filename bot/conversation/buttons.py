@@ -15,6 +15,7 @@ def language_buttons() -> Keyboard:
 
 def menu_buttons(t: Lang) -> Keyboard:
     buttons = [Button(t._(label), f"need:{need}") for need, label in NEED_LABELS.items()]
+    buttons.append(Button(t._("How things work"), "explain:"))
     buttons.append(Button(t._("Talk to a bridge worker"), "handoff:offer"))
     return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
@@ -51,3 +52,10 @@ def helped_buttons(t: Lang, handoff_id: int) -> Keyboard:
             Button(t._("👎 It did not help"), f"helped:no:{handoff_id}"),
         ),
     )
+
+
+def explainer_buttons(t: Lang, explainers: list[tuple[str, str]]) -> Keyboard:
+    """One button per explainer (its title in the parent's language), then a person."""
+    buttons = [Button(title, f"explain:{explainer_id}") for explainer_id, title in explainers]
+    buttons.append(Button(t._("Talk to a bridge worker"), "handoff:offer"))
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.conversation.buttons import (
     area_buttons,
     consent_buttons,
+    explainer_buttons,
     language_buttons,
     menu_buttons,
     next_buttons,
@@ -30,14 +32,19 @@ from bot.conversation.text import clean, has_words
 from bot.conversation.vocabulary import AREA_LABELS, LANGUAGE_BUTTONS, NEED_LABELS
 from bot.followup import checkback
 from bot.followup.checkback import CheckBacks
+from bot.nlu.areas import AREA_IDS
 from bot.nlu.crisis import CrisisMatch
 from bot.nlu.understand import NEEDS, Understander, Understanding
-from social_map.store import SocialMap
+from social_map.hours import is_open
+from social_map.ranking import OFFICE_HOURS, TIME_CRITICAL_NEEDS, Query
+from social_map.store import Explainer, SocialMap
 
 log = logging.getLogger(__name__)
 CONFIDENCE_THRESHOLD = 0.55
 MAX_SERVICES = 3
 MEDIA_KINDS = ("photo", "document", "voice")
+HOW_IT_WORKS = "how_it_works"
+"""The intent for "how does ... work?" questions (enrolment, the CLB, the OCMW ...)."""
 
 # Crisis numbers, most relevant first per kind of crisis (numbers from the sourced facts).
 _CRISIS_ORDER = {
@@ -122,7 +129,7 @@ class Engine:
         school = self._school_finder().find(text)
         if school is not None:
             state.school = school
-        return self._text(understood, state)
+        return self._text(understood, state, text)
 
     def _school_finder(self) -> SchoolFinder:
         social_map = self.maps.current()
@@ -130,7 +137,11 @@ class Engine:
             self._schools = (social_map, SchoolFinder(social_map.schools()))
         return self._schools[1]
 
-    def _text(self, u: Understanding, state: ChatState) -> Outcome:
+    def _text(self, u: Understanding, state: ChatState, text: str | None = None) -> Outcome:
+        # The message ranks the services (issue 15). Understanding.text carries it once the
+        # NLU half lands; until then _handle passes it. It is used here and never stored.
+        message = text if text is not None else str(getattr(u, "text", "") or "")
+        query = Query.from_message(message, u.age)
         state.language = u.language
         t = Lang(u.language)
         if u.area:
@@ -162,12 +173,15 @@ class Engine:
             and u.area
             and not (u.is_need and u.confidence >= CONFIDENCE_THRESHOLD)
         ):
-            return self._answer_need(state.pending_need, t, state, outcome)
+            pending = Query.load(state.pending_detail)
+            return self._answer_need(state.pending_need, t, state, outcome, pending)
         if u.intent == "out_of_scope" or u.confidence < CONFIDENCE_THRESHOLD:
             return self._not_understood(t, state, outcome)
         state.failures = 0
         if u.is_need:
-            return self._answer_need(u.intent or "", t, state, outcome)
+            return self._answer_need(u.intent or "", t, state, outcome, query)
+        if u.intent == HOW_IT_WORKS:
+            return self._explain(message, t, state, outcome)
         if u.intent == "human_request":
             return self._offer_handoff(t, state, outcome)
         if u.intent == "greet":
@@ -187,13 +201,22 @@ class Engine:
 
     # -- answers -----------------------------------------------------------------------------
 
-    def _answer_need(self, need: str, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+    def _answer_need(
+        self,
+        need: str,
+        t: Lang,
+        state: ChatState,
+        outcome: Outcome,
+        query: Query | None = None,
+    ) -> Outcome:
         if need == "safety_crisis":
             return self._crisis(t, state, outcome, None)
         social_map = self.maps.current()
-        if state.area is None and not state.area_asked and self._depends_on_area(need):
+        now = self.clock()
+        if state.area is None and not state.area_asked and self._depends_on_area(need, query, now):
             state.area_asked = True
             state.pending_need = need
+            state.pending_detail = social_map.topic(query).dump() if query else None
             state.awaiting = "area"
             outcome.replies.append(
                 Reply(t._("In which part of Leuven do you live?"), area_buttons(t))
@@ -201,9 +224,12 @@ class Engine:
             return outcome
         state.awaiting = None
         state.pending_need = None
+        state.pending_detail = None
         state.last_need = need
-        now = self.clock()
-        matches = social_map.find(need, area=state.area, lang=t.code, at=now, limit=MAX_SERVICES)
+        ranking = social_map.rank(
+            need, area=state.area, lang=t.code, at=now, limit=MAX_SERVICES, query=query
+        )
+        matches = ranking.matches
         if not matches:
             self.state.record_unmet_need(need, state.area, t.code)
             return self._ask_consent(
@@ -225,21 +251,88 @@ class Engine:
                 len(matches),
             ).format(n=len(matches), topic=label)
         ]
+        if ranking.after_hours and any(m.open_now for m in matches):
+            parts.append(
+                t._(
+                    "It is outside office hours: many services are closed now. The ones that "
+                    "are open now come first."
+                )
+            )
         parts += [service_block(t, i, m, now) for i, m in enumerate(matches, start=1)]
         parts.append(
             t._("Do you have another question, or do you want to talk to a bridge worker?")
         )
-        outcome.replies.append(Reply("\n\n".join(parts), next_buttons(t)))
+        buttons = next_buttons(t)
+        explainer = social_map.explain(" ".join(query.words), t.code) if query else None
+        if explainer is not None:
+            buttons = ((Button(explainer.title, f"explain:{explainer.id}"),), *buttons)
+        outcome.replies.append(Reply("\n\n".join(parts), buttons))
         state.last_services = ",".join(outcome.services)
         if self.checkbacks.enabled and not state.checkback_offered:
             state.checkback_offered = True  # asked once per chat: no means no
             outcome.replies.append(checkback.offer(t, self.checkbacks.policy.days))
         return outcome
 
-    def _depends_on_area(self, need: str) -> bool:
-        """Ask for the area only when the map has local services for this need."""
-        matches = self.maps.current().find(need, area=None, lang="nl", limit=25)
-        return any("leuven" not in m.areas for m in matches)
+    def _depends_on_area(self, need: str, query: Query | None, now: datetime) -> bool:
+        """Ask for the area only when it changes the answer, and never when time presses."""
+        if query is not None and query.urgent:
+            return False
+        if need in TIME_CRITICAL_NEEDS and is_open(OFFICE_HOURS, now) is False:
+            return False
+        social_map = self.maps.current()
+
+        def top(area: str | None) -> list[str]:
+            found = social_map.find(need, area, "nl", now, MAX_SERVICES, query=query)
+            return [m.id for m in found]
+
+        city = top(None)
+        return any(top(area) != city for area in AREA_IDS)
+
+    # -- how things work ---------------------------------------------------------------------
+
+    def _explain(self, text: str, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        """A "how does ... work?" question: the best explainer, or the list of them."""
+        outcome.intent = HOW_IT_WORKS
+        explainer = self.maps.current().explain(text, t.code)
+        if explainer is None:
+            return self._explainer_menu(t, outcome)
+        return self._show_explainer(explainer, t, outcome)
+
+    def _explainer_menu(self, t: Lang, outcome: Outcome) -> Outcome:
+        explainers = self.maps.current().explainers(t.code)
+        if not explainers:
+            return self._offer_handoff_menu(t, outcome)
+        outcome.replies.append(
+            Reply(
+                t._("What would you like to know more about? Choose a topic:"),
+                explainer_buttons(t, [(e.id, e.title) for e in explainers]),
+            )
+        )
+        return outcome
+
+    def _offer_handoff_menu(self, t: Lang, outcome: Outcome) -> Outcome:
+        outcome.replies.append(
+            Reply(t._("What can I help you with? Choose a topic:"), menu_buttons(t))
+        )
+        return outcome
+
+    def _show_explainer(self, explainer: Explainer, t: Lang, outcome: Outcome) -> Outcome:
+        social_map = self.maps.current()
+        text = explainer.text
+        if explainer.text_lang != t.code:
+            text = f"{t.ltr(text)} {t._('(only in Dutch)')}"
+        parts = [f"ℹ️ {explainer.title}", text]
+        helpers = [social_map.get(service_id, t.code) for service_id in explainer.services]
+        names = [f"• {t.ltr(h.name)}" for h in helpers if h is not None and h.end_date is None]
+        if names:
+            parts.append("\n".join([t._("Who can help with this:"), *names]))
+        parts.append(t._("A bridge worker can go through it with you."))
+        buttons = (
+            (Button(t._("More explanations"), "explain:"),),
+            *next_buttons(t),
+        )
+        outcome.replies.append(Reply("\n\n".join(parts), buttons))
+        return outcome
 
     def _crisis(
         self, t: Lang, state: ChatState, outcome: Outcome, match: CrisisMatch | None
@@ -355,11 +448,18 @@ class Engine:
         elif kind == "need" and value in NEEDS:
             outcome.intent = value
             return self._answer_need(value, t, state, outcome)
+        elif kind == "explain":
+            outcome.intent = HOW_IT_WORKS
+            found = self.maps.current().explainer(value, t.code) if value else None
+            if found is None:
+                return self._explainer_menu(t, outcome)
+            return self._show_explainer(found, t, outcome)
         elif kind == "area":
             state.area = value if value in AREA_LABELS else None
             state.area_asked = True
             if state.pending_need:
-                return self._answer_need(state.pending_need, t, state, outcome)
+                pending = Query.load(state.pending_detail)
+                return self._answer_need(state.pending_need, t, state, outcome, pending)
             outcome.replies.append(
                 Reply(t._("Thank you. What can I help you with?"), menu_buttons(t))
             )

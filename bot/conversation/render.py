@@ -43,6 +43,9 @@ def service_block(t: Lang, index: int, match: ServiceMatch, now: datetime) -> st
     if match.description_lang != t.code:
         why = f"{t.ltr(why)} {t._('(only in Dutch)')}"
     lines.append(why)
+    if match.matched:
+        words = ", ".join(t.ltr(word) for word in match.matched[:3])
+        lines.append("✔️ " + t._("You wrote about: {words}").format(words=words))
     if match.address:
         lines.append("📍 " + t.ltr(match.address))
     if match.phones:

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS chats (
     handoff_reason TEXT,
     last_services TEXT,         -- the ids of the services suggested last (for a check-back)
     checkback_offered INTEGER NOT NULL DEFAULT 0,
+    pending_detail TEXT,
     updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS unmet_needs (
@@ -251,6 +252,9 @@ class ChatState:
     handoff_reason: str | None = None  # why a person was offered: human_request, crisis, media...
     last_services: str | None = None  # comma-separated map ids of the last services suggested
     checkback_offered: bool = False  # the bot asked once whether it may check back
+    # While the area is asked: the map words of the question, the child's age, urgency
+    # (social_map.ranking.Query.dump), never the message itself. Cleared once answered.
+    pending_detail: str | None = None
 
 
 class StateStore:
@@ -287,6 +291,8 @@ class StateStore:
         handoffs = {row[1] for row in self._db.execute("PRAGMA table_info(handoffs)")}
         if "helped" not in handoffs:
             self._db.execute("ALTER TABLE handoffs ADD COLUMN helped TEXT")
+        if "pending_detail" not in have:
+            self._db.execute("ALTER TABLE chats ADD COLUMN pending_detail TEXT")
         seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
         if "chat_key" not in seen:
             self._db.execute(

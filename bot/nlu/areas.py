@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from ruamel.yaml import YAML
 
@@ -16,6 +17,8 @@ from bot.nlu.crisis import normalize
 from bot.paths import NLU_PROJECT
 
 AREAS_FILE = NLU_PROJECT / "data" / "areas.yml"
+NEIGHBOURHOODS_FILE = Path(__file__).with_name("neighbourhoods.yml")
+"""Neighbourhood names (Sint-Maartensdal, Kop van Kessel-Lo, ...): same format, bot side."""
 AREA_IDS = ("leuven-centrum", "heverlee", "kessel-lo", "wilsele", "wijgmaal")
 # Arabic prepositions and the article written onto the next word: في ف ب ل و ال.
 _AR_PREFIX = r"(?:(?:و|ف|ب|ل)?(?:ال)?|في ?)"
@@ -23,9 +26,12 @@ _AR_PREFIX = r"(?:(?:و|ف|ب|ل)?(?:ال)?|في ?)"
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    data = YAML(typ="safe").load(AREAS_FILE.read_text(encoding="utf-8"))
+    items: list[dict[str, object]] = []
+    for path in (AREAS_FILE, NEIGHBOURHOODS_FILE):
+        if path.is_file():
+            items += YAML(typ="safe").load(path.read_text(encoding="utf-8")).get("nlu") or []
     variants: list[tuple[str, str]] = []
-    for item in data.get("nlu", []):
+    for item in items:
         if "synonym" in item and item["synonym"] in AREA_IDS:
             for line in str(item["examples"]).splitlines():
                 word = normalize(line.strip().lstrip("-").strip())

@@ -141,7 +141,11 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        limit, timeout, budget = self.limits.get(path, self.default_limit), self.timeout, self.budget
+        limit, timeout, budget = (
+            self.limits.get(path, self.default_limit),
+            self.timeout,
+            self.budget,
+        )
         for prefix, (streamed_limit, streamed_timeout) in self.streamed.items():
             if path.startswith(prefix):
                 limit, timeout, budget = streamed_limit, streamed_timeout, None

@@ -34,6 +34,8 @@ DESK_UPLOAD_TIMEOUT = 300.0
 
 def desk_form_cap(max_upload: int) -> int:
     return max(DESK_FORM_MIN_CAP, 4 * max_upload)
+
+
 # Seconds an idle kept-alive connection stays open.
 KEEP_ALIVE = 5.0
 # Seconds the server waits at a stop for requests in hand to be answered.
