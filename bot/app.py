@@ -13,6 +13,7 @@ from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
 from bot.followup.checkback import CheckBackPolicy, CheckBacks, ask_due
+from bot.followup.quiet import QuietPolicy
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.files import DeskFiles
 from bot.handoff.workers import SAMPLE_FILE, Team, TeamFile, load_team, workers_file
@@ -115,7 +116,14 @@ async def wegwijs(
         # Workers' uploads in the desk: next to the state database (in the data directory).
         files_dir = Path(state.path).parent / "desk-files"
     files = DeskFiles(state, files_dir)
-    desk = HandoffDesk(state, team, staff_room=staff_room, school_names=school_name, files=files)
+    desk = HandoffDesk(
+        state,
+        team,
+        staff_room=staff_room,
+        school_names=school_name,
+        files=files,
+        quiet=QuietPolicy.from_env(),
+    )
     app = Wegwijs(engine, desk, Router(engine, desk), state, maps, client, retention, clock)
     try:
         app.purge()

@@ -13,6 +13,7 @@ import click
 
 from bot.desk.cli import desk_group
 from bot.followup.checkback import CheckBackError, CheckBackPolicy
+from bot.followup.quiet import QuietError, QuietPolicy
 from bot.logs import LogFormatError
 from bot.logs import configure as configure_logging
 from bot.nlu.cli import nlu_group
@@ -158,6 +159,7 @@ def serve(host: str, port: int) -> None:
         configure_logging(logging.INFO)
         Retention.from_env()
         CheckBackPolicy.from_env()
+        QuietPolicy.from_env()
         telegram = TelegramConfig.from_env()
         whatsapp = WhatsAppConfig.from_env()
         if telegram is None and whatsapp is None:
@@ -188,6 +190,7 @@ def serve(host: str, port: int) -> None:
     except (
         CheckBackError,
         DeskConfigError,
+        QuietError,
         LogFormatError,
         RasaStartError,
         RetentionError,

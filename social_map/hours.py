@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -187,6 +187,20 @@ def state_at(expression: str | None, at: datetime | None = None) -> HoursState:
         next_change=next_change.astimezone(BRUSSELS) if next_change else None,
         unknown=state == State.UNKNOWN,
     )
+
+
+def open_time(expression: str | None, start: datetime, end: datetime) -> timedelta:
+    """How much of ``start`` .. ``end`` falls within these hours (a bridge worker's working
+    time between a parent's message and now). Unknown hours count as none."""
+    if not expression or not expression.strip() or end <= start:
+        return timedelta(0)
+    begin, finish = to_brussels(start), to_brussels(end)
+    total = timedelta(0)
+    hours = _parse(expression, begin.year)
+    for low, high, state, _comment in hours.intervals(begin, finish):
+        if state == State.OPEN:
+            total += min(high, finish) - max(low, begin)
+    return total
 
 
 # --- editor-friendly checking -------------------------------------------------------------------

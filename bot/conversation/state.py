@@ -67,7 +67,9 @@ CREATE TABLE IF NOT EXISTS handoffs (
     escalated_at TEXT,
     picked_up_at TEXT,
     closed_at TEXT,
-    helped TEXT                 -- the parent's one tap after close (yes, no): counted once
+    helped TEXT,                -- the parent's one tap after close (yes, no): counted once
+    quiet_alarm_at TEXT,        -- when the team was last told a parent's message waits
+    timed INTEGER NOT NULL DEFAULT 0  -- its durations went to handoff_times (once)
 );
 CREATE INDEX IF NOT EXISTS handoffs_chat ON handoffs (chat_key, status);
 CREATE INDEX IF NOT EXISTS handoffs_topic ON handoffs (topic_id);
@@ -219,10 +221,49 @@ CREATE TABLE IF NOT EXISTS registrations (
     outcome TEXT NOT NULL,      -- answered, referred, follow_up, no_reaction
     new_family INTEGER NOT NULL DEFAULT 0,  -- first contact with this family this school year
     follow_up_on TEXT,          -- YYYY-MM-DD: back in the worker's list that day
-    follow_up_done_at TEXT
+    follow_up_done_at TEXT,
+    follow_up_reminded_on TEXT, -- the day the staff group was reminded of the promise
+    participants INTEGER        -- a group moment: how many parents took part
 );
 CREATE INDEX IF NOT EXISTS registrations_day ON registrations (contact_on);
 CREATE INDEX IF NOT EXISTS registrations_follow_up ON registrations (worker, follow_up_on);
+CREATE TABLE IF NOT EXISTS handoff_times (
+    -- Anonymous: how long a handoff waited to be picked up and to be closed, written when it
+    -- closes, so waiting times can be reported after the handoff itself is erased. No chat key,
+    -- no worker: a day, where (school, area), how (channel, language) and the durations.
+    closed_on TEXT NOT NULL,    -- YYYY-MM-DD (Leuven)
+    school TEXT NOT NULL DEFAULT '',
+    area TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL DEFAULT '',
+    urgent INTEGER NOT NULL DEFAULT 0,
+    to_pickup_s INTEGER,        -- from when someone was on duty to pick-up (NULL: never picked up)
+    to_close_s INTEGER NOT NULL,
+    over_working_day INTEGER NOT NULL DEFAULT 0  -- waited longer than a working day (8 h of the team's hours)
+);
+CREATE INDEX IF NOT EXISTS handoff_times_day ON handoff_times (closed_on);
+CREATE TABLE IF NOT EXISTS signals (
+    -- Structural problems the network sees (no homework help in a neighbourhood, waiting
+    -- lists...), for the city and the working group. Anonymous: what, not who.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,   -- the worker's key
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    theme TEXT NOT NULL,
+    area TEXT NOT NULL DEFAULT '',
+    since TEXT,                 -- YYYY-MM-DD (or YYYY-MM-01): since when it is seen
+    families INTEGER,           -- about how many families it concerns
+    status TEXT NOT NULL DEFAULT 'new'  -- new, working_group, city, answered
+);
+CREATE TABLE IF NOT EXISTS signal_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    signal_id INTEGER NOT NULL REFERENCES signals (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS registration_themes (
     registration_id INTEGER NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
     theme TEXT NOT NULL,        -- a need id, listening_ear or new_parents
@@ -261,7 +302,7 @@ class StateStore:
     """SQLite-backed chat state. One connection, guarded by a lock; WAL for crash safety.
 
     Every time it stamps comes from ``clock`` (:mod:`bot.clock`); the engine, the handoff desk
-    and the outbox built on this store use the same clock unless given one explicitly."""
+    and every store that shares this connection take their time from it too."""
 
     def __init__(self, path: Path | str, clock: Clock = system_clock) -> None:
         self.clock = clock
@@ -293,6 +334,13 @@ class StateStore:
             self._db.execute("ALTER TABLE handoffs ADD COLUMN helped TEXT")
         if "pending_detail" not in have:
             self._db.execute("ALTER TABLE chats ADD COLUMN pending_detail TEXT")
+        if "quiet_alarm_at" not in handoffs:
+            self._db.execute("ALTER TABLE handoffs ADD COLUMN quiet_alarm_at TEXT")
+            self._db.execute("ALTER TABLE handoffs ADD COLUMN timed INTEGER NOT NULL DEFAULT 0")
+        registered = {row[1] for row in self._db.execute("PRAGMA table_info(registrations)")}
+        for column in ("follow_up_reminded_on TEXT", "participants INTEGER"):
+            if column.split()[0] not in registered:
+                self._db.execute(f"ALTER TABLE registrations ADD COLUMN {column}")
         seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
         if "chat_key" not in seen:
             self._db.execute(

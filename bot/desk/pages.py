@@ -121,6 +121,10 @@ class PageData:
             return f"⚠️ Vraag #{handoff.id} wacht al meer dan 2 uur", worker.coordinator or mine
         if kind == "reannounce":
             return f"⏰ Vraag #{handoff.id} wacht nog op iemand", True
+        if kind == "quiet":
+            return f"⏰ Vraag #{handoff.id}: de ouder wacht op een antwoord", True
+        if kind == "follow_up":
+            return f"📌 Vraag #{handoff.id}: vandaag opvolgen", who == worker.key
         if kind == "transferred":
             name = views.worker_name(self.team, who)
             return f"Vraag #{handoff.id} is doorgegeven aan {name}", who == worker.key

@@ -19,21 +19,24 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import Clock
+from bot.clock import Clock, local_day
 from bot.conversation.buttons import helped_buttons, next_buttons
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import HandoffRequest, Incoming, MediaRef, Reply
 from bot.conversation.state import StateStore
+from bot.followup.quiet import WORKING_DAY, QuietPolicy, working_time
 from bot.handoff import parent_texts, staff_texts
 from bot.handoff.events import EventLog
 from bot.handoff.files import DeskFiles
 from bot.handoff.outbox import Outbox
+from bot.handoff.registrations import RegistrationStore
 from bot.handoff.routing import route
 from bot.handoff.store import Handoff, HandoffStore
 from bot.handoff.workers import BridgeWorker, Team, TeamFile
 
 log = logging.getLogger(__name__)
 REANNOUNCE_AFTER = timedelta(minutes=30)
+DEFAULT_HOURS = "Mo-Fr 09:00-17:00; PH off"  # a worker no longer in the file: office hours
 ESCALATE_AFTER = timedelta(hours=2)
 STAFF = "staff"
 PARENT = "parent"
@@ -104,6 +107,7 @@ class HandoffDesk:
         *,
         staff_room: bool = True,
         school_names: Callable[[str], str | None] = lambda school_id: None,
+        quiet: QuietPolicy | None = None,
         files: DeskFiles | None = None,
     ) -> None:
         self.state = state
@@ -117,6 +121,8 @@ class HandoffDesk:
         # nothing is queued for a group that does not exist; the desk shows everything.
         self.staff_room = staff_room
         self.school_names = school_names
+        self.quiet = quiet or QuietPolicy()
+        self.registrations = RegistrationStore(state)
         telegram_ids = {w.telegram_user_id: w.key for w in self.team.workers if w.telegram_user_id}
         if self.store.adopt_legacy_keys(telegram_ids):
             log.info("handoffs: workers' Telegram ids replaced by their keys")
@@ -280,6 +286,7 @@ class HandoffDesk:
         now = self.clock()
         for handoff in handoffs:
             if self.store.close(handoff.id, now):
+                self._record_times(handoff)
                 log.info("handoff %d closed after %d idle days", handoff.id, days)
                 self._event(handoff.id, "closed")
                 text = staff_texts.closed_idle(handoff, days)
@@ -474,6 +481,7 @@ class HandoffDesk:
         handoff = self.store.get(handoff_id)
         if handoff is None or not self.store.close(handoff_id, self.clock()):
             return StaffAnswer(False, staff_texts.ALREADY_CLOSED)
+        self._record_times(handoff)
         log.info("handoff %d closed", handoff_id)
         self._event(handoff_id, "closed", worker.key)
         self._staff("closed", {"text": staff_texts.closed(worker, via)}, handoff_id)
@@ -549,6 +557,50 @@ class HandoffDesk:
                 )
                 self.store.update(handoff.id, announced_at=now)
                 log.info("handoff %d announced again", handoff.id)
+        self._quiet(now)
+        self._promises(now)
+
+    def _record_times(self, handoff: Handoff) -> None:
+        """How long it waited, anonymously, for the report (see ``handoff_times``). Waiting
+        "longer than a working day" is counted in the hours of whoever had (or was meant to
+        have) the question: 8 of their working hours from when someone was on duty."""
+        now = self.clock()
+        worker = self.team.find(handoff.worker_key or handoff.routed_key)
+        until = handoff.picked_up_at or now
+        waited = working_time(worker.hours if worker else DEFAULT_HOURS, handoff.due_at, until)
+        self.store.record_times(handoff, now, waited > WORKING_DAY)
+
+    def _quiet(self, now: datetime) -> None:
+        """Picked up, then quiet: a parent's message without an answer for the policy's
+        working hours (the worker's own) is announced to the team and the coordinator."""
+        for handoff, since, alarmed in self.store.unanswered():
+            if alarmed is not None and alarmed >= since:
+                continue  # told once for this message; a new one from the parent starts again
+            worker = self.team.find(handoff.worker_key)
+            waited = working_time(worker.hours if worker else DEFAULT_HOURS, since, now)
+            if waited < self.quiet.after:
+                continue
+            text = staff_texts.quiet(handoff, worker, self.team.coordinators, self.quiet.hours)
+            self._event(handoff.id, "quiet", handoff.worker_key)
+            self._staff("notice", {"text": text}, handoff.id)
+            self.store.update(handoff.id, quiet_alarm_at=now)
+            log.info("handoff %d: a parent's message waits for an answer", handoff.id)
+
+    def _promises(self, now: datetime) -> None:
+        """ "I will come back to you on that": on the follow-up date the handoff is back in the
+        worker's list (the desk reads the registrations), and the staff group reminds them."""
+        today = local_day(now)
+        for reg in self.registrations.reminders_due(today):
+            worker = self.team.find(reg.worker)
+            since = reg.contact_on.strftime("%d/%m")
+            handoff = self.store.get(reg.handoff_id) if reg.handoff_id is not None else None
+            self._event(handoff.id if handoff else None, "follow_up", reg.worker)
+            self._staff(
+                "notice",
+                {"text": staff_texts.follow_up_due(worker, reg.handoff_id or 0, since)},
+                handoff.id if handoff else None,
+            )
+            self.registrations.reminded(reg.id, today)
 
     def _notice(self, handoff: Handoff, text: str, kind: str) -> None:
         self._event(handoff.id, kind)

@@ -26,6 +26,8 @@ KINDS = (
     "held",
     "notice",
     "registered",
+    "quiet",
+    "follow_up",
 )
 
 

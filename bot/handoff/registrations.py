@@ -216,6 +216,22 @@ class RegistrationStore:
             params += (worker,)
         return self._load(where, params, "follow_up_on, id")
 
+    def reminders_due(self, today: date) -> list[Registration]:
+        """Promises due today (or missed) that the staff group was not reminded of yet."""
+        return self._load(
+            "follow_up_on IS NOT NULL AND follow_up_on <= ? AND follow_up_done_at IS NULL "
+            "AND follow_up_reminded_on IS NULL",
+            (today.isoformat(),),
+            "follow_up_on, id",
+        )
+
+    def reminded(self, reg_id: int, today: date) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE registrations SET follow_up_reminded_on = ? WHERE id = ?",
+                (today.isoformat(), reg_id),
+            )
+
     def planned(self, worker: str, after: date) -> list[Registration]:
         """Follow-ups planned for later (shown so the worker sees what is coming)."""
         return self._load(

@@ -156,6 +156,27 @@ def escalate(h: Handoff, coordinators: tuple[BridgeWorker, ...], minutes: int) -
     return f"⚠️ {who}: {urgent}vraag #{h.id} wacht al {minutes // 60} uur en {minutes % 60} minuten. Kan jij ze toewijzen?"
 
 
+def quiet(
+    h: Handoff, worker: BridgeWorker | None, coordinators: tuple[BridgeWorker, ...], hours: float
+) -> str:
+    """A picked-up question whose parent is waiting for an answer: for the team and the
+    coordinator (the worker may be ill, on a course, or simply forgot)."""
+    who = escape(worker.first_name) if worker else "de brugfiguur"
+    boss = ", ".join(mention(c) for c in coordinators) or "coördinator"
+    return (
+        f"⏰ Vraag #{h.id}: de ouder wacht al {hours:.0f} werkuren van {who} op een antwoord. "
+        f"{boss}, kan iemand het overnemen of {who} even aanspreken?"
+    )
+
+
+def follow_up_due(worker: BridgeWorker | None, handoff_id: int, since: str) -> str:
+    who = mention(worker) if worker else "brugfiguur"
+    return (
+        f"📌 {who}: vandaag opvolgen bij vraag #{handoff_id} (beloofd op {since}). "
+        "Hoe is het gegaan? De vraag staat weer in je lijst in de desk."
+    )
+
+
 def parent_forgot(h: Handoff) -> str:
     return f"🗑️ De ouder van vraag #{h.id} heeft met /forget alles laten wissen. Dit topic wordt verwijderd."
 

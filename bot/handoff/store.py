@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from bot.clock import utc_iso
+from bot.clock import local_day, utc_iso
 from bot.conversation.messages import MediaRef
 from bot.conversation.state import StateStore
 
@@ -164,6 +164,62 @@ class HandoffStore:
                 "SELECT * FROM handoffs WHERE chat_key = ? ORDER BY id", (chat_key,)
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
+
+    def record_times(
+        self,
+        handoff: Handoff,
+        closed_at: datetime,
+        over_working_day: bool,
+    ) -> None:
+        """The anonymous trace of how long a handoff waited, kept for the report after the
+        handoff itself is erased (table ``handoff_times``: no chat, no worker)."""
+        to_pickup = (
+            max(0, int((handoff.picked_up_at - handoff.due_at).total_seconds()))
+            if handoff.picked_up_at
+            else None
+        )
+        with self._lock:
+            first = self._db.execute(
+                "UPDATE handoffs SET timed = 1 WHERE id = ? AND timed = 0", (handoff.id,)
+            ).rowcount
+            if not first:  # closed before, reopened for a follow-up: counted the first time
+                return
+            self._db.execute(
+                "INSERT INTO handoff_times (closed_on, school, area, language, channel, urgent, "
+                "to_pickup_s, to_close_s, over_working_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    local_day(closed_at).isoformat(),
+                    handoff.school or "",
+                    handoff.area or "",
+                    handoff.language,
+                    handoff.channel,
+                    int(handoff.urgent),
+                    to_pickup,
+                    max(0, int((closed_at - handoff.created_at).total_seconds())),
+                    int(over_working_day),
+                ),
+            )
+
+    def unanswered(self) -> list[tuple[Handoff, datetime, datetime | None]]:
+        """Picked-up handoffs whose parent wrote after the worker's last message: each with the
+        time of the parent's first unanswered message and when the team was last alarmed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT h.*, (SELECT MIN(m.at) FROM handoff_messages m WHERE m.handoff_id = h.id "
+                "AND m.sender = 'parent' AND m.at >= coalesce((SELECT MAX(w.at) FROM "
+                "handoff_messages w WHERE w.handoff_id = h.id AND w.sender = 'worker'), "
+                "h.picked_up_at)) AS waiting_since FROM handoffs h WHERE h.status = 'active' "
+                "ORDER BY h.id"
+            ).fetchall()
+        return [
+            (
+                Handoff.from_row(row),
+                datetime.fromisoformat(row["waiting_since"]),
+                _dt(row["quiet_alarm_at"]),
+            )
+            for row in rows
+            if row["waiting_since"]
+        ]
 
     def waiting(self) -> list[Handoff]:
         with self._lock:
