@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 NLU_VENV := nlu/.venv
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
-.PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots
+.PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots docs-figures
 
 # `exec`: the bot replaces the shell, so a SIGTERM that make passes on reaches the bot itself.
 run: setup locales map nlu-model
@@ -35,6 +35,13 @@ browser:
 # The screenshots in docs/bridge-workers.md, taken by the browser suite.
 docs-screenshots: setup locales map nlu-model browser
 	WEGWIJS_DOCS_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_desk_browser.py
+
+# The sample charts in docs/figures.md, from invented registrations (nothing real).
+docs-figures: setup
+	@rm -f var/sample-figures.db
+	$(BIN)/wegwijs report sample --db var/sample-figures.db
+	$(BIN)/wegwijs report --db var/sample-figures.db --school-year 2025-2026 \
+		--out var/reports --charts docs/images
 
 setup: $(VENV)/.installed $(NLU_VENV)/.installed
 

@@ -17,6 +17,7 @@ from bot.followup.quiet import QuietError, QuietPolicy
 from bot.logs import LogFormatError
 from bot.logs import configure as configure_logging
 from bot.nlu.cli import nlu_group
+from bot.report.cli import report_group, signal_group
 from bot.retention import Retention, RetentionError
 from social_map.cli import map_group
 
@@ -30,6 +31,8 @@ def main() -> None:
 
 main.add_command(map_group)
 main.add_command(nlu_group)
+main.add_command(report_group)
+main.add_command(signal_group)
 main.add_command(desk_group)
 
 

@@ -75,6 +75,7 @@ def check_registration(
         "school": form.get("school"),
         "area": form.get("area"),
         "language": form.get("language"),
+        "participants": form.get("participants").strip(),
     }
     errors = []
     if not values["themes"]:
@@ -96,6 +97,12 @@ def check_registration(
                 errors.append("Opvolgen kan tot 6 maanden vooruit.")
     elif values["outcome"] == "follow_up":
         errors.append("Bij 'Opvolging gepland' hoort een datum: wanneer volg je op?")
+    participants: int | None = None
+    if values["contact_type"] == "group" and values["participants"]:
+        if not values["participants"].isdigit() or not 0 < int(values["participants"]) < 1000:
+            errors.append("Deelnemers: een aantal, bijvoorbeeld 8.")
+        else:
+            participants = int(values["participants"])
     contact_on = today
     if handoff is None:
         try:
@@ -141,5 +148,6 @@ def check_registration(
             school=values["school"] if values["school"] in known_schools else "",
             new_family=values["new_family"],
             follow_up_on=follow_up,
+            participants=participants,
         )
     return new, [], values

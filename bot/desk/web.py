@@ -40,6 +40,7 @@ from bot.desk.auth import (
     same,
 )
 from bot.desk.forms import MAX_FORM, MultiDict, check_registration, read_form
+from bot.desk.network import NetworkPages
 from bot.desk.pages import PREFIX, PageData
 from bot.desk.reads import ReadMarks
 from bot.desk.upload import READ_AT_MOST, FormRefused, drain, read_reply_form
@@ -68,6 +69,8 @@ NOTICES = {
     "reopened": "De vraag is weer open, op jouw naam.",
     "done": "Opvolging afgevinkt.",
     "signed_out": "Je bent afgemeld.",
+    "signal": "Signaal bewaard. De coördinator neemt het mee naar de werkgroep.",
+    "signal_moved": "Status van het signaal aangepast.",
 }
 SECURITY_HEADERS = [
     (
@@ -142,6 +145,7 @@ class DeskWeb(PageData):
         self.audit = AuditLog(self.state)
         self.reads = ReadMarks(self.state)
         self.registrations = RegistrationStore(self.state)
+        self.network = NetworkPages(self)
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -183,6 +187,7 @@ class DeskWeb(PageData):
             Route("/h/{handoff_id:int}/close", act(self.close), methods=["POST"]),
             Route("/h/{handoff_id:int}/register", act(self.register_handoff), methods=["POST"]),
             Route("/h/{handoff_id:int}/reopen", act(self.reopen), methods=["POST"]),
+            *self.network.routes(),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
         from starlette.routing import Router
@@ -304,6 +309,7 @@ class DeskWeb(PageData):
             "csrf": "Dit formulier is verlopen of niet van jou. Laad de pagina opnieuw en probeer nog eens.",
             "team": "Deze vraag hoort niet bij jouw team. Je kan ze niet openen.",
             "not_yours": "Dit kan alleen wie de vraag heeft, of de coördinator.",
+            "coordinator": "Dit kan alleen de coördinator.",
         }
         return self._error(request, worker, None, 403, texts.get(why, "Dit mag niet."))
 

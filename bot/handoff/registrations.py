@@ -67,6 +67,7 @@ class Registration:
     new_family: bool
     follow_up_on: date | None
     follow_up_done_at: datetime | None
+    participants: int | None
     themes: tuple[str, ...]
     services: tuple[str, ...]
 
@@ -89,11 +90,12 @@ class NewRegistration:
     school: str = ""
     new_family: bool = False
     follow_up_on: date | None = None
+    participants: int | None = None  # a group moment: how many parents took part
 
 
 _COLUMNS = (
     "id, created_at, contact_on, worker, source, handoff_id, contact_type, channel, language, "
-    "area, school, outcome, new_family, follow_up_on, follow_up_done_at"
+    "area, school, outcome, new_family, follow_up_on, follow_up_done_at, participants"
 )
 
 
@@ -108,7 +110,8 @@ class RegistrationStore:
                 cur = self._db.execute(
                     "INSERT INTO registrations (created_at, contact_on, worker, source, "
                     "handoff_id, contact_type, channel, language, area, school, outcome, "
-                    "new_family, follow_up_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "new_family, follow_up_on, participants) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         utc_iso(now),
                         new.contact_on.isoformat(),
@@ -123,6 +126,7 @@ class RegistrationStore:
                         new.outcome,
                         int(new.new_family),
                         new.follow_up_on.isoformat() if new.follow_up_on else None,
+                        new.participants,
                     ),
                 )
                 reg_id = int(cur.lastrowid or 0)
@@ -181,6 +185,7 @@ class RegistrationStore:
                 new_family=bool(r[12]),
                 follow_up_on=date.fromisoformat(r[13]) if r[13] else None,
                 follow_up_done_at=datetime.fromisoformat(r[14]) if r[14] else None,
+                participants=r[15],
                 themes=tuple(themes[int(r[0])]),
                 services=tuple(services[int(r[0])]),
             )
