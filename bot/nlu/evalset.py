@@ -60,7 +60,7 @@ def gold_age(annotated: str) -> int | None:
 
 def load_file(path: Path) -> list[EvalMessage]:
     data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    lang = data.get("language") or path.stem.removeprefix("intents_")
+    lang = data.get("language") or path.stem.split("_")[-1]
     out = []
     for section, hard in (("messages", False), ("stories", False), ("hard_negatives", True)):
         for intent, texts in (data.get(section) or {}).items():
@@ -71,9 +71,12 @@ def load_file(path: Path) -> list[EvalMessage]:
     return out
 
 
-def load(eval_dir: Path = EVAL_DIR, languages: tuple[str, ...] | None = None) -> list[EvalMessage]:
+def load(
+    eval_dir: Path = EVAL_DIR, languages: tuple[str, ...] | None = None, kind: str = "intents"
+) -> list[EvalMessage]:
+    """``kind="intents"``: the evaluation set; ``kind="dev"``: the messages used for tuning."""
     messages: list[EvalMessage] = []
-    for path in sorted(eval_dir.glob("intents_*.yml")):
+    for path in sorted(eval_dir.glob(f"{kind}_*.yml")):
         loaded = load_file(path)
         messages += [m for m in loaded if not languages or m.language in languages]
     return messages
