@@ -31,12 +31,17 @@ from bot.conversation.state import ChatState, StateStore
 from bot.conversation.text import clean, has_words
 from bot.conversation.vocabulary import AREA_LABELS, LANGUAGE_BUTTONS, NEED_LABELS
 from bot.nlu.crisis import CrisisMatch
-from bot.nlu.understand import NEEDS, Understander, Understanding
+from bot.nlu.understand import (
+    CONFIDENCE_THRESHOLD,
+    HOW_IT_WORKS,
+    NEEDS,
+    Understander,
+    Understanding,
+)
 from social_map.store import SocialMap
 
 log = logging.getLogger(__name__)
 BRUSSELS = ZoneInfo("Europe/Brussels")
-CONFIDENCE_THRESHOLD = 0.55
 MAX_SERVICES = 3
 MEDIA_KINDS = ("photo", "document", "voice")
 
@@ -147,9 +152,10 @@ class Engine:
             u.confidence,
             [{"entity": k, "value": v} for k, v in u.entities],
         )
-        if u.crisis is not None or u.intent == "safety_crisis":
+        choice = u.choice
+        if choice.kind == "crisis":
             return self._crisis(t, state, outcome, u.crisis)
-        if u.degraded:
+        if choice.kind == "degraded":
             replies.append(
                 Reply(
                     t._(
@@ -167,11 +173,15 @@ class Engine:
             and not (u.is_need and u.confidence >= CONFIDENCE_THRESHOLD)
         ):
             return self._answer_need(state.pending_need, t, state, outcome)
-        if u.intent == "out_of_scope" or u.confidence < CONFIDENCE_THRESHOLD:
+        if choice.kind == "menu":
             return self._not_understood(t, state, outcome)
         state.failures = 0
+        if choice.kind == "ask":  # two needs about as likely, or the model alone says crisis
+            return self._ask_which(choice.intents, t, state, outcome)
         if u.is_need:
             return self._answer_need(u.intent or "", t, state, outcome)
+        if u.intent == HOW_IT_WORKS:
+            return self._explain(u.text, t, state, outcome)
         if u.intent == "human_request":
             return self._offer_handoff(t, state, outcome)
         if u.intent == "greet":
@@ -234,6 +244,27 @@ class Engine:
             t._("Do you have another question, or do you want to talk to a bridge worker?")
         )
         outcome.replies.append(Reply("\n\n".join(parts), next_buttons(t)))
+        return outcome
+
+    def _ask_which(
+        self, needs: tuple[str, ...], t: Lang, state: ChatState, outcome: Outcome
+    ) -> Outcome:
+        """Two needs are about as likely: one question, both as buttons, instead of a guess."""
+        choices = [n for n in needs if n in NEED_LABELS]
+        lines = []
+        if "safety_crisis" in choices:
+            lines.append(t._("If you are in danger now, call 112 or the police (101)."))
+        lines.append(t._("Which of these is your question about?"))
+        buttons = tuple(Button(t._(NEED_LABELS[n]), f"need:{n}") for n in choices)
+        outcome.replies.append(Reply("\n".join(lines), (buttons, *next_buttons(t))))
+        return outcome
+
+    def _explain(self, text: str, t: Lang, state: ChatState, outcome: Outcome) -> Outcome:
+        """A question about how things work here (enrolment, the CLB, the OCMW, ...).
+
+        Placeholder: the explanations live in the social map's data (issue 15, map half).
+        """
+        outcome.replies.append(Reply(t._("I can help with these topics:"), menu_buttons(t)))
         return outcome
 
     def _depends_on_area(self, need: str) -> bool:

@@ -65,9 +65,7 @@ def load_file(path: Path) -> list[EvalMessage]:
     for section, hard in (("messages", False), ("stories", False), ("hard_negatives", True)):
         for intent, texts in (data.get(section) or {}).items():
             for raw in texts or []:
-                out.append(
-                    EvalMessage(lang, intent, strip_annotations(raw), gold_age(raw), hard)
-                )
+                out.append(EvalMessage(lang, intent, strip_annotations(raw), gold_age(raw), hard))
     return out
 
 
