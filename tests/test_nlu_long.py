@@ -146,3 +146,30 @@ async def test_how_it_works_gets_an_answer_not_the_not_understood_menu(engine: E
     )
     assert outcome.intent == HOW_IT_WORKS
     assert "Sorry, I am not sure I understand" not in outcome.reply
+
+
+async def test_the_models_crisis_guess_is_a_question_not_the_alarm(engine: Engine) -> None:
+    """No curated pattern fired, but the model said safety_crisis: ask, with 112 on top."""
+    from bot.conversation.state import ChatState
+    from bot.nlu.understand import Understanding
+
+    guess = Understanding(
+        language="en",
+        intent="health",
+        confidence=0.7,
+        entities=(),
+        area=None,
+        age=None,
+        crisis=None,
+        degraded=False,
+        text="it is late and my boy will not stop crying",
+        alternatives=(("health", 0.7), ("parenting", 0.2)),
+        crisis_suspected=True,
+    )
+    outcome = engine._text(guess, ChatState("guess"))
+    assert not outcome.urgent and not outcome.handoff  # no alarm, no urgent handover
+    assert "112" in outcome.reply
+    offered = [p for p in payloads(outcome) if p.startswith("need:")]
+    assert offered == ["need:safety_crisis", "need:health"]
+    crisis = await engine.handle(Incoming("guess", kind="button", payload="need:safety_crisis"))
+    assert crisis.urgent  # one press and the crisis answer follows
