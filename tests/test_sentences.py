@@ -25,6 +25,7 @@ from bot.nlu.understand import CONFIDENCE_THRESHOLD, Understanding, combine
             "Bonjour madame, je cherche une crèche. Merci!",
             ["Bonjour madame", "je cherche une crèche.", "Merci!"],
         ),
+        ("hallo, ik zoek hulp", ["hallo, ik zoek hulp"]),
         (
             "Goeiemorgen\nik heb een vraag over de huur",
             ["Goeiemorgen", "ik heb een vraag over de huur"],

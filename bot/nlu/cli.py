@@ -58,11 +58,11 @@ def serve_cmd(port: int, host: str) -> None:
 @click.option(
     "--set",
     "which",
-    type=click.Choice(["all", "split", "long", "dev"]),
+    type=click.Choice(["all", "split", "long", "dev", "check"]),
     default="all",
     show_default=True,
-    help="split: the held-out test split; long: the long real messages of nlu/eval/; "
-    "dev: the tuning messages of nlu/eval/ (printed only).",
+    help="split: the held-out test split; long: the long real messages of nlu/eval/ (and its "
+    "check set); dev, check: only those messages of nlu/eval/ (printed only).",
 )
 def eval_cmd(no_doc: bool, which: str) -> None:
     """Score the model on the held-out test split and the long messages; write docs/nlu.md."""
@@ -80,16 +80,19 @@ def eval_cmd(no_doc: bool, which: str) -> None:
             click.echo(section)
             if not no_doc:
                 evaluate.write_doc(section)
-        if which in ("all", "long", "dev"):
-            long_report = evaluate_long.run(url, "dev" if which == "dev" else "intents")
+        if which in ("dev", "check"):
+            click.echo(evaluate_long.to_markdown(evaluate_long.run(url, which), name))
+        if which in ("all", "long"):
+            long_report = evaluate_long.run(url)
+            check = evaluate_long.run(url, "check")
             crisis = [s for s in long_report.scored if s.message.intent == "safety_crisis"]
             if crisis:
                 recall = min(recall, sum(s.kind == "crisis" for s in crisis) / len(crisis))
-            section = evaluate_long.to_markdown(long_report, name)
+            section = evaluate_long.to_markdown(long_report, name, check)
             click.echo(section)
-            if not no_doc and which != "dev":
+            if not no_doc:
                 evaluate_long.write(section)
-    if not no_doc and which != "dev":
+    if not no_doc and which in ("all", "split", "long"):
         click.echo("Updated docs/nlu.md", err=True)
     if recall < 1.0:
         sys.exit(1)

@@ -123,7 +123,7 @@ def _pct(items: list[Scored], model: bool = False) -> str:
     return f"{accuracy(items, model):.1%} ({len(items)})" if items else "-"
 
 
-def to_markdown(report: LongReport, model_name: str) -> str:
+def to_markdown(report: LongReport, model_name: str, check: LongReport | None = None) -> str:
     r = report
     lines = [
         BEGIN,
@@ -143,6 +143,14 @@ def to_markdown(report: LongReport, model_name: str) -> str:
         row.append(_pct(r.subset(lang)))
         row += [_pct(r.subset(lang, "short"), model=True), _pct(r.subset(lang, "long"), True)]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
+    if check is not None and check.scored:
+        per_lang = ", ".join(f"{lang} {_pct(check.subset(lang))}" for lang in LANGS)
+        lines += [
+            "",
+            f"Check set `nlu/eval/check_*.yml` (written after the last change to the training "
+            f"data and to the combination rule, scored once): **{_pct(check.scored)}**; "
+            f"{per_lang}; 3+ sentences {_pct(check.subset(bucket='long'))}.",
+        ]
     lines += ["", "What the bot does with them:", ""]
     outcomes = (
         "right",
@@ -156,6 +164,8 @@ def to_markdown(report: LongReport, model_name: str) -> str:
     lines.append("|---|" + "---|" * len(outcomes))
     for bucket in [*BUCKET_NAMES, None]:
         items = r.subset(bucket=bucket)
+        if not items:
+            continue
         counts = Counter(s.outcome for s in items)
         name = BUCKET_NAMES.get(bucket or "", "**all**")
         lines.append(

@@ -20,12 +20,16 @@ _MAX_SALUTATION_WORDS = 4
 
 
 def split(text: str) -> list[str]:
-    """The sentences of ``text``, a leading salutation split off; at most MAX_PIECES."""
+    """The sentences of ``text``, a leading salutation split off; at most MAX_PIECES.
+
+    The salutation is only split off a message of several sentences: in one sentence the
+    model reads "Bonjour madame, je cherche une crèche" well as it is.
+    """
+    sentences = [s.strip() for s in _BOUNDARY.split(text.strip()) if re.search(r"\w", s)]
+    if len(sentences) < 2:
+        return sentences  # one sentence is read as a whole: "hallo, ik zoek hulp" is a greeting
     pieces: list[str] = []
-    for sentence in _BOUNDARY.split(text.strip()):
-        sentence = sentence.strip()
-        if not re.search(r"\w", sentence):
-            continue
+    for sentence in sentences:
         if not pieces:
             head = _SALUTATION.match(sentence)
             if head and len(head.group(1).split()) <= _MAX_SALUTATION_WORDS:
