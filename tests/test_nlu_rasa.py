@@ -9,7 +9,7 @@ import pytest
 
 from bot.nlu import training
 from bot.nlu.client import NLUClient
-from bot.nlu.understand import CONVERSATIONAL, NEEDS
+from bot.nlu.understand import INTENTS
 
 pytestmark = pytest.mark.rasa
 
@@ -40,7 +40,7 @@ async def test_rasa_ranks_only_intents_of_the_contract(rasa_url: str) -> None:
     assert parse is not None and parse.intent == "greet"
     names = {name for name, _ in parse.ranking}
     assert len(names) == 10  # Rasa ranks the ten most likely intents
-    assert names <= set(NEEDS) | set(CONVERSATIONAL)
+    assert names <= set(INTENTS)  # the needs, how_it_works and the conversational intents
 
 
 def test_the_model_is_reused_when_nothing_changed(rasa_url: str) -> None:

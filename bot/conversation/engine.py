@@ -34,17 +34,20 @@ from bot.followup import checkback
 from bot.followup.checkback import CheckBacks
 from bot.nlu.areas import AREA_IDS
 from bot.nlu.crisis import CrisisMatch
-from bot.nlu.understand import NEEDS, Understander, Understanding
+from bot.nlu.understand import (
+    CONFIDENCE_THRESHOLD,
+    HOW_IT_WORKS,
+    NEEDS,
+    Understander,
+    Understanding,
+)
 from social_map.hours import is_open
 from social_map.ranking import OFFICE_HOURS, TIME_CRITICAL_NEEDS, Query
 from social_map.store import Explainer, SocialMap
 
 log = logging.getLogger(__name__)
-CONFIDENCE_THRESHOLD = 0.55
 MAX_SERVICES = 3
 MEDIA_KINDS = ("photo", "document", "voice")
-HOW_IT_WORKS = "how_it_works"
-"""The intent for "how does ... work?" questions (enrolment, the CLB, the OCMW ...)."""
 
 # Crisis numbers, most relevant first per kind of crisis (numbers from the sourced facts).
 _CRISIS_ORDER = {
@@ -129,7 +132,7 @@ class Engine:
         school = self._school_finder().find(text)
         if school is not None:
             state.school = school
-        return self._text(understood, state, text)
+        return self._text(understood, state)
 
     def _school_finder(self) -> SchoolFinder:
         social_map = self.maps.current()
@@ -137,10 +140,9 @@ class Engine:
             self._schools = (social_map, SchoolFinder(social_map.schools()))
         return self._schools[1]
 
-    def _text(self, u: Understanding, state: ChatState, text: str | None = None) -> Outcome:
-        # The message ranks the services (issue 15). Understanding.text carries it once the
-        # NLU half lands; until then _handle passes it. It is used here and never stored.
-        message = text if text is not None else str(getattr(u, "text", "") or "")
+    def _text(self, u: Understanding, state: ChatState) -> Outcome:
+        # The parent's words rank the services (issue 15); used here, never stored.
+        message = u.text
         query = Query.from_message(message, u.age)
         state.language = u.language
         t = Lang(u.language)
@@ -154,9 +156,10 @@ class Engine:
             u.confidence,
             [{"entity": k, "value": v} for k, v in u.entities],
         )
-        if u.crisis is not None or u.intent == "safety_crisis":
+        choice = u.choice
+        if choice.kind == "crisis":
             return self._crisis(t, state, outcome, u.crisis)
-        if u.degraded:
+        if choice.kind == "degraded":
             replies.append(
                 Reply(
                     t._(
@@ -175,9 +178,11 @@ class Engine:
         ):
             pending = Query.load(state.pending_detail)
             return self._answer_need(state.pending_need, t, state, outcome, pending)
-        if u.intent == "out_of_scope" or u.confidence < CONFIDENCE_THRESHOLD:
+        if choice.kind == "menu":
             return self._not_understood(t, state, outcome)
         state.failures = 0
+        if choice.kind == "ask":  # two needs about as likely, or the model alone says crisis
+            return self._ask_which(choice.intents, t, state, outcome)
         if u.is_need:
             return self._answer_need(u.intent or "", t, state, outcome, query)
         if u.intent == HOW_IT_WORKS:
@@ -332,6 +337,19 @@ class Engine:
             *next_buttons(t),
         )
         outcome.replies.append(Reply("\n\n".join(parts), buttons))
+        return outcome
+
+    def _ask_which(
+        self, needs: tuple[str, ...], t: Lang, state: ChatState, outcome: Outcome
+    ) -> Outcome:
+        """Two needs are about as likely: one question, both as buttons, instead of a guess."""
+        choices = [n for n in needs if n in NEED_LABELS]
+        lines = []
+        if "safety_crisis" in choices:
+            lines.append(t._("If you are in danger now, call 112 or the police (101)."))
+        lines.append(t._("Which of these is your question about?"))
+        buttons = tuple(Button(t._(NEED_LABELS[n]), f"need:{n}") for n in choices)
+        outcome.replies.append(Reply("\n".join(lines), (buttons, *next_buttons(t))))
         return outcome
 
     def _crisis(

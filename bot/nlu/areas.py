@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from ruamel.yaml import YAML
 
@@ -17,8 +16,6 @@ from bot.nlu.crisis import normalize
 from bot.paths import NLU_PROJECT
 
 AREAS_FILE = NLU_PROJECT / "data" / "areas.yml"
-NEIGHBOURHOODS_FILE = Path(__file__).with_name("neighbourhoods.yml")
-"""Neighbourhood names (Sint-Maartensdal, Kop van Kessel-Lo, ...): same format, bot side."""
 AREA_IDS = ("leuven-centrum", "heverlee", "kessel-lo", "wilsele", "wijgmaal")
 # Arabic prepositions and the article written onto the next word: في ف ب ل و ال.
 _AR_PREFIX = r"(?:(?:و|ف|ب|ل)?(?:ال)?|في ?)"
@@ -26,10 +23,9 @@ _AR_PREFIX = r"(?:(?:و|ف|ب|ل)?(?:ال)?|في ?)"
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    items: list[dict[str, object]] = []
-    for path in (AREAS_FILE, NEIGHBOURHOODS_FILE):
-        if path.is_file():
-            items += YAML(typ="safe").load(path.read_text(encoding="utf-8")).get("nlu") or []
+    items: list[dict[str, object]] = (
+        YAML(typ="safe").load(AREAS_FILE.read_text(encoding="utf-8")).get("nlu") or []
+    )
     variants: list[tuple[str, str]] = []
     for item in items:
         if "synonym" in item and item["synonym"] in AREA_IDS:

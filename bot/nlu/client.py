@@ -24,6 +24,8 @@ MAX_PARSE_CHARS = 1000  # the model learns from short messages; a 5,000-characte
 class Entity:
     entity: str
     value: str
+    start: int | None = None  # where the entity is in the text sent (to read "6 months")
+    end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def _read(payload: object) -> NLUParse | None:
     if not math.isfinite(confidence) or not 0 <= confidence <= 1:
         raise ValueError("confidence out of range")
     entities = tuple(
-        Entity(str(e["entity"]), str(e["value"]))
+        Entity(str(e["entity"]), str(e["value"]), _offset(e.get("start")), _offset(e.get("end")))
         for e in payload.get("entities") or []
         if isinstance(e, dict) and "entity" in e and "value" in e
     )
@@ -105,3 +107,7 @@ def _read(payload: object) -> NLUParse | None:
         if isinstance(r, dict) and "name" in r and "confidence" in r
     )
     return NLUParse(name, float(confidence), entities, ranking)
+
+
+def _offset(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -1,7 +1,10 @@
 """Measure the NLU on the held-out test split (``nlu/test_data/``) and report it in docs/nlu.md.
 
-The scores are for what the bot really does: the Rasa model's intent, overridden by the
-crisis safety net. Model-only accuracy is reported beside it so the net's share is visible.
+The scores are for what the bot really does (:class:`bot.nlu.understand.Understander`: the
+model on the whole message and on each sentence, overridden by the crisis safety net). The
+model's own answer on the whole message is reported beside it, so the share of the net and of
+the sentence reading is visible. The long, real messages of ``nlu/eval/`` are scored by
+:mod:`bot.nlu.evaluate_long`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ruamel.yaml import YAML
 
 from bot.nlu.client import NLUClient
 from bot.nlu.crisis import find_crisis
+from bot.nlu.understand import Understander
 from bot.paths import NLU_PROJECT, PROJECT_ROOT
 
 TEST_DIR = NLU_PROJECT / "test_data"
@@ -74,8 +78,8 @@ class LanguageReport:
 class EvalReport:
     languages: list[LanguageReport]
     crisis_total: int
-    crisis_found: int
-    crisis_by_net: int
+    crisis_found: int  # the bot sounded the crisis alarm (only the curated net does)
+    crisis_by_model: int  # the model alone would have said safety_crisis
     latencies_ms: list[float]
 
     @property
@@ -104,9 +108,10 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
 
 async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalReport:
     client = NLUClient(url, timeout=30.0)
+    understander = Understander(client)
     latencies: list[float] = []
     reports = []
-    crisis_total = crisis_found = crisis_by_net = 0
+    crisis_total = crisis_found = crisis_by_model = 0
     try:
         for lang, examples in load_test_split().items():
             if languages and lang not in languages:
@@ -118,8 +123,8 @@ async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalRe
                 parse = await client.parse(text)
                 latencies.append((time.perf_counter() - started) * 1000)
                 model = parse.intent if parse else "none"
-                net = find_crisis(text) is not None
-                final = "safety_crisis" if net else model
+                understood = await understander.understand(text, lang)
+                final = understood.intent or "none"
                 report.n += 1
                 report.correct += final == gold
                 report.model_correct += model == gold
@@ -128,8 +133,8 @@ async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalRe
                 pairs.append((gold, final))
                 if gold == "safety_crisis":
                     crisis_total += 1
-                    crisis_found += final == "safety_crisis"
-                    crisis_by_net += net
+                    crisis_found += understood.choice.kind == "crisis"
+                    crisis_by_model += model == "safety_crisis"
             report.f1 = macro_f1(pairs)
             reports.append(report)
         for path in sorted(CRISIS_DIR.glob("*_crisis.txt")):
@@ -141,13 +146,12 @@ async def evaluate(url: str, languages: tuple[str, ...] | None = None) -> EvalRe
                 if not text.strip():
                     continue
                 parse = await client.parse(text)
-                net = find_crisis(text) is not None
                 crisis_total += 1
-                crisis_by_net += net
-                crisis_found += net or (parse is not None and parse.intent == "safety_crisis")
+                crisis_found += find_crisis(text) is not None
+                crisis_by_model += parse is not None and parse.intent == "safety_crisis"
     finally:
         await client.aclose()
-    return EvalReport(reports, crisis_total, crisis_found, crisis_by_net, latencies)
+    return EvalReport(reports, crisis_total, crisis_found, crisis_by_model, latencies)
 
 
 def to_markdown(report: EvalReport, model_name: str) -> str:
@@ -156,7 +160,8 @@ def to_markdown(report: EvalReport, model_name: str) -> str:
         f"Model `{model_name}`, test split `nlu/test_data/` (never used for training), "
         "measured by `wegwijs nlu eval`.",
         "",
-        "| language | examples | accuracy (bot: model + crisis net) | model only | macro-F1 |",
+        "| language | examples | accuracy (bot: model + crisis net) | model only, whole message "
+        "| macro-F1 |",
         "|---|---|---|---|---|",
     ]
     for r in report.languages:
@@ -168,8 +173,9 @@ def to_markdown(report: EvalReport, model_name: str) -> str:
         f"| **all** | {total} | **{report.accuracy:.1%}** | | |",
         "",
         f"Crisis recall (test split + `tests/data/crisis/*_crisis.txt`): "
-        f"**{report.crisis_recall:.1%}** ({report.crisis_found}/{report.crisis_total}); "
-        f"the curated patterns alone catch {report.crisis_by_net}/{report.crisis_total}.",
+        f"**{report.crisis_recall:.1%}** ({report.crisis_found}/{report.crisis_total}), "
+        "all by the curated patterns, the only part that sounds the alarm; the model alone "
+        f"would have said safety_crisis for {report.crisis_by_model}/{report.crisis_total}.",
         "",
     ]
     if report.latencies_ms:
