@@ -166,10 +166,10 @@ async def evaluate_end_to_end(map_db: Path, nlu_url: str, items: list[Item], tit
     report = Report(title)
     client = NLUClient(nlu_url, timeout=10.0)
     maps = MapProvider(map_db)
-    state = StateStore(":memory:")
     moment: list[datetime] = [DEFAULT_AT]
     clock: Callable[[], datetime] = lambda: moment[0]  # noqa: E731 - the injected clock
-    engine = Engine(maps, Understander(client), state, clock=clock)
+    state = StateStore(":memory:", clock=clock)  # the store owns the one clock
+    engine = Engine(maps, Understander(client), state)
     try:
         for number, item in enumerate(items):
             moment[0] = item.at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main as wegwijs_cli
@@ -45,3 +46,16 @@ def test_relevance_sets_cover_every_need_and_language() -> None:
     assert len({item.need for item in test}) == 17
     dev_texts = {item.text for item in load_items(RELEVANCE / "dev.yml")}
     assert not dev_texts & {item.text for item in test}  # the held-out set stays apart
+
+
+def test_eval_end_to_end_through_the_real_rasa(
+    map_db: Path, rasa_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path that writes the end-to-end figures of docs/map-relevance.md runs."""
+    monkeypatch.setenv("NLU_URL", rasa_url)
+    result = CliRunner().invoke(
+        wegwijs_cli, ["map", "eval", "--set", "dev", "--e2e", "--no-doc", "--db", str(map_db)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "### End to end through the real Rasa NLU (dev.yml)" in result.output
+    assert "Need recognised: " in result.output

@@ -216,6 +216,7 @@ class Engine:
     ) -> Outcome:
         if need == "safety_crisis":
             return self._crisis(t, state, outcome, None)
+        outcome.intent = need  # also when it was pending while the area was asked
         social_map = self.maps.current()
         now = self.clock()
         if state.area is None and not state.area_asked and self._depends_on_area(need, query, now):
