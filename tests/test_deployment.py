@@ -745,12 +745,17 @@ def test_each_replica_has_its_own_name_and_data_and_shares_the_uploads(
         assert not service.get("ports"), f"{name}: only the proxy is reached from outside"
         by_target = {m["target"].rstrip("/"): m for m in mounts(service)}
         data.add(by_target[data_dir]["source"])
-        # bot/app.py keeps desk uploads in <data dir>/desk-files.
+        # The bot keeps desk uploads in <data dir>/desk-files.
         uploads.add(by_target[f"{data_dir}/desk-files"]["source"])
     assert len(names) == len(data) == len(REPLICAS), "replicas need their own names and maps"
     assert len(uploads) == 1, "a file uploaded through one replica is sent by another"
     assert data.isdisjoint(uploads)
-    assert "desk-files" in (PROJECT_ROOT / "bot" / "app.py").read_text(encoding="utf-8")
+    assert any(
+        '"desk-files"' in path.read_text(encoding="utf-8")
+        for path in (PROJECT_ROOT / "bot").rglob("*.py")
+    ), "the desk's uploads moved: mount the shared volume where they are now"
+    # Docker gives a new volume the owner of the folder in the image: the bot's user.
+    assert "/data/desk-files" in dict(dockerfile_instructions()).get("RUN", "")
 
 
 def test_the_replicas_believe_forwarded_addresses_from_private_networks_only(
