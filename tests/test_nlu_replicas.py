@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from processes import eventually
+from e2e import buttons, until
+from processes import ServeProcess, assert_private, eventually, serve_env
 
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
@@ -30,6 +31,7 @@ from bot.conversation.state import StateStore
 from bot.nlu.client import DEFAULT_COOLDOWN, NLUClient, nlu_urls
 from bot.nlu.server import free_port
 from bot.nlu.understand import Understander
+from fakes.telegram_api import FakeTelegram
 
 RELAY = Path(__file__).parent / "relay.py"
 START = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
@@ -319,3 +321,52 @@ async def test_health_on_a_single_server_keeps_its_shape() -> None:
         assert await client.status() == {"ok": False, "up": 0, "of": 1, "error": "ConnectError"}
     finally:
         await client.aclose()
+
+
+@pytest.mark.rasa
+async def test_wegwijs_serve_keeps_understanding_parents_while_a_rasa_server_dies(
+    map_db: Path, rasa_url: str, relays: Callable[..., Relay], tmp_path: Path
+) -> None:
+    """The real ``wegwijs serve`` with two Rasa servers in NLU_URL (fake Telegram): a parent
+    writing before, during and after one of them is killed is understood every time (asked
+    for their area, never shown the menu of needs), and /healthz counts one server up."""
+    first, second = relays(), relays()
+    await first.ready()
+    await second.ready()
+    async with FakeTelegram() as fake:
+        env = serve_env(
+            tmp_path / "data",
+            map_db,
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_API_BASE_URL=fake.url,
+            NLU_URL=f"{first.url}, {second.url}",
+        )
+        process = ServeProcess(env, tmp_path / "serve.log")
+        await process.start()
+        try:
+            parents = list(range(931274700, 931274706))
+
+            async def understood(parent: int) -> None:
+                fake.parent_text(parent, "ik zoek eten voor mijn kinderen")
+                # A new chat gets the language choice first; then the answer to the need.
+                reply = await until(
+                    fake,
+                    parent,
+                    lambda m: any(b.startswith(("area:", "need:")) for b in buttons(m)),
+                )
+                assert any(b.startswith("area:") for b in buttons(reply)), buttons(reply)
+                assert not any(b.startswith("need:") for b in buttons(reply))
+
+            for parent in parents[:2]:  # both servers take a turn
+                await understood(parent)
+            first.kill()
+            for parent in parents[2:]:
+                await understood(parent)
+            # Messages met the dead server and went on to the other (its position is logged,
+            # not its address).
+            assert "nlu server 1 of 2 unavailable" in process.log.read_text(encoding="utf-8")
+            nlu = (await process.health())["nlu"]
+            assert nlu["ok"] and (nlu["up"], nlu["of"]) == (1, 2)
+        finally:
+            process.kill()
+    assert_private(process.log, *(str(p) for p in parents), "eten", first.url, second.url)
