@@ -819,3 +819,9 @@ def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
         [caddy, "fmt", str(CADDYFILE)], capture_output=True, text=True, check=True
     ).stdout
     assert formatted == CADDYFILE.read_text(encoding="utf-8"), "run `caddy fmt --overwrite`"
+
+
+def test_the_proxy_keeps_no_access_log() -> None:
+    """An access log would hold Telegram's secret header, WhatsApp's verify token (a query
+    parameter) and parents' addresses."""
+    assert "log" not in [words[0] for words in caddy_directives(CADDYFILE.read_text("utf-8"))]
