@@ -16,11 +16,13 @@ COPY locales ./locales
 COPY nlu/data/areas.yml ./nlu/data/areas.yml
 # Editable, so the package finds its data (map YAML, locales) next to it in /app.
 # Every catalogue in locales/ is compiled, so a new language needs no change here. A map with
-# errors fails the build instead of the container's start.
+# errors fails the build instead of the container's start. /data/desk-files exists in the image
+# so that a volume mounted there (the replicas share one) belongs to the bot's user too.
 RUN pip install --no-cache-dir -e . \
     && pybabel compile -D wegwijs -d locales --statistics \
     && wegwijs map check \
-    && useradd --system --home /data wegwijs && mkdir -p /data && chown wegwijs /data
+    && useradd --system --home /data wegwijs \
+    && mkdir -p /data/desk-files && chown -R wegwijs /data
 
 USER wegwijs
 EXPOSE 8080

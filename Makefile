@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 NLU_VENV := nlu/.venv
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
-.PHONY: run test setup map nlu-model locales lint bench clean browser docs-screenshots docs-figures
+.PHONY: run test setup map nlu-model locales lint bench clean browser caddy docs-screenshots docs-figures
 
 # `exec`: the bot replaces the shell, so a SIGTERM that make passes on reaches the bot itself.
 run: setup locales map nlu-model
@@ -17,7 +17,7 @@ run: setup locales map nlu-model
 		exec $(BIN)/wegwijs chat; \
 	fi
 
-test: setup locales map nlu-model browser
+test: setup locales map nlu-model browser caddy
 	@echo "==> Running the test suite (about 4 minutes; the real Rasa server starts first)"
 	$(BIN)/pytest -q
 
@@ -30,6 +30,15 @@ browser:
 			"about 1 minute, only the first time" -- \
 			sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			chromium chromium-driver fonts-noto-color-emoji"; \
+	fi
+
+# tests/test_deployment.py checks deploy/Caddyfile (the proxy in front of several replicas)
+# with `caddy validate`: Debian's caddy, never started as a service here.
+caddy:
+	@if ! command -v caddy >/dev/null; then \
+		scripts/step caddy "Installing Debian's caddy to check the proxy's config" \
+			"seconds, only the first time" -- \
+			sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy"; \
 	fi
 
 # The screenshots in docs/bridge-workers.md, taken by the browser suite.

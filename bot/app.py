@@ -18,7 +18,7 @@ from bot.handoff.desk import HandoffDesk
 from bot.handoff.files import DeskFiles
 from bot.handoff.workers import SAMPLE_FILE, Team, TeamFile, load_team, workers_file
 from bot.nlu import language
-from bot.nlu.client import NLUClient
+from bot.nlu.client import NLUClient, nlu_urls
 from bot.nlu.understand import Understander
 from bot.paths import map_db_path, state_db_path
 from bot.retention import Retention, purge
@@ -92,7 +92,9 @@ async def wegwijs(
 ) -> AsyncIterator[Wegwijs]:
     retention = retention or Retention.from_env()
     language.warm_up()
-    client = NLUClient(nlu_url, timeout=nlu_timeout) if nlu_url else None
+    # NLU_URL may name several Rasa servers; their cool-downs run on the bot's one clock.
+    urls = nlu_urls(nlu_url or "")
+    client = NLUClient(urls, timeout=nlu_timeout, clock=clock) if urls else None
     maps = MapProvider(map_path or map_db_path())
     state = StateStore(state_path or state_db_path(), clock)  # the one clock, for everything
     checkbacks = CheckBacks(state, checkback_policy or CheckBackPolicy.from_env())

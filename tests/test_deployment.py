@@ -1,10 +1,13 @@
-"""docker-compose.yml and the Dockerfile, checked without a Docker engine.
+"""docker-compose.yml, its proxy's config and the Dockerfile, checked without a Docker engine.
 
 The compose file is validated against the Compose specification's JSON schema (vendored in
 tests/data/compose-spec.json, see its README), after the same ``${VAR:-default}`` interpolation
-compose does. Then the things that matter for Wegwijs: the Rasa image and model, health checks,
-the data volume, every setting the bot reads, no secret in the file, loopback-only ports, and a
-Dockerfile that only copies files a fresh clone has.
+compose does, as a whole and as each of its three runs sees it (the default SQLite bot, profile
+``postgres``, profile ``replicas``). Then the things that matter for Wegwijs: the Rasa image and
+model, health checks, the data volumes, every setting the bot reads, no secret in the file,
+loopback-only ports, PostgreSQL and the replicas, the proxy's Caddyfile (``caddy validate``
+with Debian's caddy, which ``make test`` installs), and a Dockerfile that only copies files a
+fresh clone has.
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ import copy
 import json
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
+from bot.nlu.client import nlu_urls
 from bot.paths import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+CADDYFILE = PROJECT_ROOT / "deploy" / "Caddyfile"
+OPERATORS_GUIDE = PROJECT_ROOT / "docs" / "operators.md"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
 
@@ -36,6 +44,31 @@ NOT_PASSED = {
     "WEGWIJS_STATE_DB": "defaults to <WEGWIJS_DATA_DIR>/state.db, which is on the volume",
     "WEGWIJS_RASA": "only to train or to start the bot's own Rasa; compose sets NLU_URL instead",
 }
+# Settings only the PostgreSQL bots pass (the SQLite bot leaves them unset), and why. They are
+# read by the database layer and the replicas' coordination (issue 18: bot/db, bot/replicas);
+# FORWARDED_ALLOW_IPS by uvicorn, the bot's web server.
+PROFILE_SETTINGS = {
+    "WEGWIJS_DATABASE_URL": "the state in PostgreSQL; unset, SQLite in the data directory",
+    "WEGWIJS_DATABASE_POOL": "the connection pool's size; empty, its default",
+    "WEGWIJS_LEASE_SECONDS": "how soon a replica takes over a dead one's work; empty, default",
+    "WEGWIJS_REPLICA": "a replica's stable name in the database's claims",
+    "FORWARDED_ALLOW_IPS": "uvicorn: the proxies whose X-Forwarded-For the bot believes",
+}
+# The three ways to run Wegwijs with compose: (profile, service named on the command line).
+# Each is written at the top of docker-compose.yml and in docs/operators.md.
+RUNS = {
+    "sqlite": (None, None),
+    "postgres": ("postgres", "bot-postgres"),
+    "replicas": ("replicas", "proxy"),
+}
+STARTED = {
+    "sqlite": {"rasa", "bot"},
+    "postgres": {"rasa", "postgres", "bot-postgres"},
+    "replicas": {"rasa", "rasa-2", "postgres", "bot-1", "bot-2", "proxy"},
+}
+BOTS = {"sqlite": ["bot"], "postgres": ["bot-postgres"], "replicas": ["bot-1", "bot-2"]}
+REPLICAS = ["bot-1", "bot-2"]
+POSTGRES_IMAGE = "postgres:15"
 # Names that hold secrets: only ever ``${NAME}`` or ``${NAME:-}`` in the compose file.
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY")
 # What real tokens look like (Telegram bot token, Meta access token), should one be pasted in.
@@ -190,6 +223,64 @@ def python_healthcheck(test: list[str]) -> str | None:
     return None
 
 
+def command_line(run: str) -> str:
+    """How an operator starts ``run`` (the line docs/operators.md and the file's header show)."""
+    profile, target = RUNS[run]
+    words = ["docker", "compose"] + (["--profile", profile] if profile else []) + ["up", "-d"]
+    return " ".join(words + ([target] if target else []))
+
+
+def enabled(document: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    """The file as compose sees it with ``profile`` active: services without profiles, and
+    those with this one (compose keeps the rest out of the project)."""
+    services = {
+        name: service
+        for name, service in document["services"].items()
+        if not service.get("profiles") or profile in service["profiles"]
+    }
+    return {**document, "services": services}
+
+
+def dependencies(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    depends = service.get("depends_on") or {}
+    if isinstance(depends, list):
+        return {name: {"condition": "service_started"} for name in depends}
+    return depends
+
+
+def started(document: dict[str, Any], run: str) -> set[str]:
+    """The services ``command_line(run)`` starts: all enabled ones, or the named service and
+    what it depends on, transitively."""
+    profile, target = RUNS[run]
+    services = enabled(document, profile)["services"]
+    if target is None:
+        return set(services)
+    found: set[str] = set()
+    todo = [target]
+    while todo:
+        name = todo.pop()
+        if name in found or name not in services:
+            continue
+        found.add(name)
+        todo.extend(dependencies(services[name]))
+    return found
+
+
+def bot_services(compose: dict[str, Any]) -> list[str]:
+    """Every service that runs the bot (built from the Dockerfile)."""
+    return [name for name, service in compose["services"].items() if "build" in service]
+
+
+def caddy_directives(text: str) -> list[list[str]]:
+    """The Caddyfile's lines as words, comments dropped (enough for the checks below)."""
+    lines = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            lines.append(words)
+    return lines
+
+
 # -- Fixtures ---------------------------------------------------------------------------------
 
 
@@ -328,16 +419,32 @@ def test_bot_waits_for_a_healthy_rasa_but_runs_without_it(bot: dict[str, Any]) -
 # -- Health checks ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["rasa", "bot"])
+@pytest.mark.parametrize(
+    "name", ["rasa", "bot", "postgres", "bot-postgres", "rasa-2", "bot-1", "bot-2", "proxy"]
+)
 def test_every_service_has_a_working_healthcheck(compose: dict[str, Any], name: str) -> None:
-    check = compose["services"][name].get("healthcheck")
+    assert set(compose["services"]) == {
+        "rasa", "bot", "postgres", "bot-postgres", "rasa-2", "bot-1", "bot-2", "proxy"
+    }, "a new service: add it here"  # fmt: skip
+    service = compose["services"][name]
+    check = service.get("healthcheck")
     assert check and not check.get("disable"), f"{name} has no health check"
     test = check["test"]
     assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL")
     for key in ("interval", "timeout", "start_period"):
         assert GO_DURATION.match(str(check[key])), f"{name}: {key} {check[key]!r}"
     assert isinstance(check["retries"], int) and check["retries"] >= 1
-    # Both images have Python; curl is not guaranteed. The code must at least compile.
+    if service.get("image") == POSTGRES_IMAGE:
+        # The image's own tool: ready means accepting connections for our user and database.
+        env = environment(service)
+        assert test[1] == "pg_isready"
+        assert env["POSTGRES_USER"] in test and env["POSTGRES_DB"] in test
+        return
+    if str(service.get("image", "")).startswith("caddy:"):
+        # The Alpine image has busybox's wget, and no Python.
+        assert test[1] == "wget" and "http://127.0.0.1:8080/healthz" in test
+        return
+    # The bot's and Rasa's images have Python; curl is not guaranteed. The code must compile.
     code = python_healthcheck(test)
     assert code is not None, f"{name}: use python -c, the image may have no curl"
     compile(code, f"{name} healthcheck", "exec")
@@ -444,22 +551,32 @@ def test_bind_mounts_never_create_missing_host_paths(compose: dict[str, Any]) ->
 # -- Settings and secrets ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["bot", "bot-postgres", "bot-1", "bot-2"])
 def test_every_setting_the_bot_reads_is_passed_or_deliberately_left_out(
-    bot: dict[str, Any],
+    compose: dict[str, Any], name: str
 ) -> None:
+    service = compose["services"][name]
     read = settings_read_by_the_bot()
-    provided = set(environment(bot)) | set(dockerfile_env())
+    provided = set(environment(service)) | set(dockerfile_env())
     missing = {name: sorted(where) for name, where in read.items() if name not in provided}
-    missing = {name: where for name, where in missing.items() if name not in NOT_PASSED}
+    missing = {
+        name: where
+        for name, where in missing.items()
+        if name not in NOT_PASSED and name not in PROFILE_SETTINGS
+    }
     assert missing == {}, "pass these in docker-compose.yml (or add them to NOT_PASSED)"
     stale = set(NOT_PASSED) - set(read)
     assert stale == set(), "the bot no longer reads these: remove them from NOT_PASSED"
-    assert set(NOT_PASSED).isdisjoint(environment(bot))
+    assert set(NOT_PASSED).isdisjoint(environment(service))
+    assert sorted(bot_services(compose)) == sorted(["bot", "bot-postgres", *REPLICAS])
 
 
-def test_compose_passes_nothing_the_bot_does_not_read(bot: dict[str, Any]) -> None:
-    unknown = set(environment(bot)) - set(settings_read_by_the_bot())
-    assert unknown == set(), "a typo, or a setting the bot dropped"
+@pytest.mark.parametrize("name", ["bot", "bot-postgres", "bot-1", "bot-2"])
+def test_compose_passes_nothing_the_bot_does_not_read(compose: dict[str, Any], name: str) -> None:
+    unknown = set(environment(compose["services"][name])) - set(settings_read_by_the_bot())
+    assert unknown - set(PROFILE_SETTINGS) == set(), "a typo, or a setting the bot dropped"
+    # The SQLite bot passes none of the PostgreSQL ones: unset is what keeps it on SQLite.
+    assert set(PROFILE_SETTINGS).isdisjoint(environment(compose["services"]["bot"]))
 
 
 def test_retention_and_log_format_have_container_defaults(raw_compose: dict[str, Any]) -> None:
@@ -497,3 +614,214 @@ def test_ports_are_published_on_loopback_only(compose: dict[str, Any], bot: dict
         for host_ip, _, _ in published_ports(service):
             assert host_ip == "127.0.0.1", f"{name} publishes a port beyond this host"
     assert [p[2] for p in published_ports(bot)] == [dockerfile_env()["WEGWIJS_PORT"]]
+
+
+# -- Profiles: the three runs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_each_run_follows_the_compose_specification(
+    validator: Draft7Validator, raw_compose: dict[str, Any], compose: dict[str, Any], run: str
+) -> None:
+    profile, _ = RUNS[run]
+    for document in (raw_compose, compose):
+        assert schema_errors(validator, enabled(document, profile)) == []
+    # Compose refuses a project whose service depends on one left out (unless not required).
+    services = enabled(compose, profile)["services"]
+    for name, service in services.items():
+        for dependency, how in dependencies(service).items():
+            assert dependency in services or how.get("required") is False, (
+                f"{run}: {name} depends on {dependency}, which this run leaves out"
+            )
+    # Every named volume used is declared.
+    declared = set(compose.get("volumes") or {})
+    for name, service in services.items():
+        for mount in mounts(service):
+            if mount["type"] == "volume":
+                assert mount["source"] in declared, f"{name}: declare volume {mount['source']}"
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_each_run_starts_one_kind_of_bot_and_one_door(compose: dict[str, Any], run: str) -> None:
+    running = started(compose, run)
+    assert running == STARTED[run]
+    assert sorted(set(bot_services(compose)) & running) == sorted(BOTS[run])
+    # One service takes the host's port 8080, where the HTTPS proxy sends everything.
+    published = [
+        (name, host_ip, port)
+        for name in sorted(running)
+        for host_ip, port, _ in published_ports(compose["services"][name])
+    ]
+    assert [(host_ip, port) for _, host_ip, port in published] == [("127.0.0.1", "8080")], published
+
+
+def test_the_three_runs_are_documented_where_operators_look() -> None:
+    header = COMPOSE_FILE.read_text(encoding="utf-8").split("services:", 1)[0]
+    guide = OPERATORS_GUIDE.read_text(encoding="utf-8")
+    for run in RUNS:
+        line = command_line(run)
+        assert " ".join(line.split()) in " ".join(header.replace("#", " ").split()), line
+        assert line in guide, f"docs/operators.md does not show `{line}`"
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+def test_postgresql_keeps_its_data_on_a_named_volume(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"] == POSTGRES_IMAGE
+    assert set(postgres["profiles"]) == {"postgres", "replicas"}
+    data = [m for m in mounts(postgres) if m["target"] == "/var/lib/postgresql/data"]
+    assert len(data) == 1 and data[0]["type"] == "volume"
+    assert data[0]["source"] in compose["volumes"]
+    assert not postgres.get("ports"), "PostgreSQL is for the bots on compose's network only"
+    assert "5432" in [str(p) for p in postgres.get("expose", [])]
+
+
+def test_the_database_password_comes_from_the_environment_only(
+    raw_compose: dict[str, Any],
+) -> None:
+    services = raw_compose["services"]
+    assert environment(services["postgres"])["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}"
+    for name in ["bot-postgres", *REPLICAS]:
+        url = urlsplit(environment(services[name])["WEGWIJS_DATABASE_URL"] or "")
+        assert url.password == "${POSTGRES_PASSWORD:-}", f"{name}: a password in the file"
+
+
+@pytest.mark.parametrize("name", ["bot-postgres", *REPLICAS])
+def test_the_postgresql_bots_reach_the_database_they_wait_for(
+    compose: dict[str, Any], name: str
+) -> None:
+    bot = compose["services"][name]
+    postgres = environment(compose["services"]["postgres"])
+    url = urlsplit(environment(bot)["WEGWIJS_DATABASE_URL"] or "")
+    assert url.scheme == "postgresql" and url.hostname == "postgres" and url.port == 5432
+    assert url.username == postgres["POSTGRES_USER"]
+    assert url.path == f"/{postgres['POSTGRES_DB']}"
+    # The bot upgrades the schema at start: PostgreSQL must be up first, and is required.
+    depends = dependencies(bot)["postgres"]
+    assert depends["condition"] == "service_healthy" and depends.get("required", True)
+
+
+@pytest.mark.parametrize("name", ["bot-postgres", *REPLICAS])
+def test_the_postgresql_bots_are_the_bot_plus_their_settings(
+    compose: dict[str, Any], name: str
+) -> None:
+    """Everything else as the SQLite bot (one definition, merged in YAML): the same image,
+    health check, stop grace period and privileges, every setting with the same value."""
+    bot, variant = compose["services"]["bot"], compose["services"][name]
+    for key in ("build", "healthcheck", "stop_grace_period", "cap_drop", "security_opt"):
+        assert variant[key] == bot[key], f"{name}: {key} differs from the bot's"
+    env, base = environment(variant), environment(bot)
+    assert set(env) - set(base) <= set(PROFILE_SETTINGS)
+    changed = {key for key in base if env.get(key) != base[key]}
+    assert changed <= {"NLU_URL"}, f"{name}: {changed} differ from the bot's"
+
+
+# -- Several replicas -------------------------------------------------------------------------
+
+
+def test_the_replicas_use_both_rasa_servers(compose: dict[str, Any]) -> None:
+    rasa, second = compose["services"]["rasa"], compose["services"]["rasa-2"]
+    for key in ("image", "command", "volumes", "healthcheck", "expose", "environment"):
+        assert second[key] == rasa[key], f"rasa-2: {key} differs from rasa's"
+    port = rasa["command"][rasa["command"].index("--port") + 1]
+    for name in REPLICAS:
+        urls = nlu_urls(environment(compose["services"][name])["NLU_URL"] or "")
+        assert urls == [f"http://rasa:{port}", f"http://rasa-2:{port}"], name
+        depends = dependencies(compose["services"][name])
+        # Waits for both, starts without them (the menu and the crisis net still work).
+        assert all(depends[r]["required"] is False for r in ("rasa", "rasa-2"))
+
+
+def test_each_replica_has_its_own_name_and_data_and_shares_the_uploads(
+    compose: dict[str, Any],
+) -> None:
+    data_dir = dockerfile_env()["WEGWIJS_DATA_DIR"]
+    names, data, uploads = set(), set(), set()
+    for name in REPLICAS:
+        service = compose["services"][name]
+        names.add(environment(service)["WEGWIJS_REPLICA"])
+        assert not service.get("ports"), f"{name}: only the proxy is reached from outside"
+        by_target = {m["target"].rstrip("/"): m for m in mounts(service)}
+        data.add(by_target[data_dir]["source"])
+        # The bot keeps desk uploads in <data dir>/desk-files.
+        uploads.add(by_target[f"{data_dir}/desk-files"]["source"])
+    assert len(names) == len(data) == len(REPLICAS), "replicas need their own names and maps"
+    assert len(uploads) == 1, "a file uploaded through one replica is sent by another"
+    assert data.isdisjoint(uploads)
+    assert any(
+        '"desk-files"' in path.read_text(encoding="utf-8")
+        for path in (PROJECT_ROOT / "bot").rglob("*.py")
+    ), "the desk's uploads moved: mount the shared volume where they are now"
+    # Docker gives a new volume the owner of the folder in the image: the bot's user.
+    assert "/data/desk-files" in dict(dockerfile_instructions()).get("RUN", "")
+
+
+def test_the_replicas_believe_forwarded_addresses_from_private_networks_only(
+    compose: dict[str, Any],
+) -> None:
+    import ipaddress
+
+    for name in REPLICAS:
+        allowed = environment(compose["services"][name])["FORWARDED_ALLOW_IPS"] or ""
+        assert "*" not in allowed
+        for item in allowed.split(","):
+            network = ipaddress.ip_network(item.strip())
+            assert network.is_private or network.is_loopback, item
+
+
+# -- The proxy (Caddy) ------------------------------------------------------------------------
+
+
+def test_the_proxy_serves_its_caddyfile_read_only(compose: dict[str, Any]) -> None:
+    proxy = compose["services"]["proxy"]
+    assert str(proxy["image"]).startswith("caddy:2.")
+    config = proxy["command"][proxy["command"].index("--config") + 1]
+    (mount,) = [m for m in mounts(proxy) if m["target"] == config]
+    assert (PROJECT_ROOT / mount["source"]).resolve() == CADDYFILE
+    assert mount["read_only"] is True
+    for name in REPLICAS:
+        assert name in dependencies(proxy)
+
+
+def test_the_caddyfile_sends_to_both_replicas_on_their_port(compose: dict[str, Any]) -> None:
+    lines = caddy_directives(CADDYFILE.read_text(encoding="utf-8"))
+    port = dockerfile_env()["WEGWIJS_PORT"]
+    (proxy_line,) = [words for words in lines if words[0] == "reverse_proxy"]
+    assert proxy_line[1:-1] == [f"{name}:{port}" for name in REPLICAS] and proxy_line[-1] == "{"
+    # It listens where compose publishes it, and checks the replicas' /healthz.
+    published = {target for _, _, target in published_ports(compose["services"]["proxy"])}
+    assert [f":{target}" for target in published] == [w[0] for w in lines if w[-1] == "{"][1:2]
+    assert ["health_uri", "/healthz"] in lines
+    # Room for the desk's largest upload (WEGWIJS_DESK_MAX_UPLOAD_MB, 16 by default).
+    (max_size,) = [w[1] for w in lines if w[0] == "max_size"]
+    default_mb = environment(compose["services"]["bot"])["WEGWIJS_DESK_MAX_UPLOAD_MB"]
+    assert int(max_size.removesuffix("MB")) >= int(default_mb or 0) + 1
+
+
+def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.fail("caddy is missing: `make test` installs Debian's (apt-get install caddy)")
+    result = subprocess.run(
+        [caddy, "validate", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+        # Caddy keeps its state under $HOME: a throwaway one, nothing on the machine changes.
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Valid configuration" in result.stdout + result.stderr
+    formatted = subprocess.run(
+        [caddy, "fmt", str(CADDYFILE)], capture_output=True, text=True, check=True
+    ).stdout
+    assert formatted == CADDYFILE.read_text(encoding="utf-8"), "run `caddy fmt --overwrite`"
+
+
+def test_the_proxy_keeps_no_access_log() -> None:
+    """An access log would hold Telegram's secret header, WhatsApp's verify token (a query
+    parameter) and parents' addresses."""
+    assert "log" not in [words[0] for words in caddy_directives(CADDYFILE.read_text("utf-8"))]

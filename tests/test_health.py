@@ -63,13 +63,35 @@ async def test_everything_up(run_bot: Callable[..., Any], rasa_url: str) -> None
     assert report["channels"]["telegram"]["running"] is True
 
 
+@pytest.mark.rasa
+async def test_one_of_two_rasa_servers_down_is_counted_not_degraded(
+    run_bot: Callable[..., Any], rasa_url: str
+) -> None:
+    """NLU_URL with two servers, one dead: parents are still understood; the monitor sees
+    how many are up, and no address (it could carry a password)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with run_bot(f"{dead},{rasa_url}") as (_server, url), httpx.AsyncClient() as client:
+        response = await client.get(f"{url}/healthz")
+    report = response.json()
+    assert response.status_code == 200 and report["ok"] and not report["degraded"]
+    nlu = report["nlu"]
+    assert nlu["ok"] and (nlu["up"], nlu["of"]) == (1, 2) and nlu["model"].endswith(".tar.gz")
+    assert [server["ok"] for server in nlu["servers"]] == [False, True]
+    assert "127.0.0.1" not in response.text.replace(url, "")
+
+
 async def test_rasa_down_is_degraded_but_healthy(run_bot: Callable[..., Any]) -> None:
     async with run_bot(f"http://127.0.0.1:{free_port()}") as (_server, url):
         async with httpx.AsyncClient() as client:
             response = await client.get(f"{url}/healthz")
         assert response.status_code == 200  # parents still get the menu
         report = response.json()
-        assert report["degraded"] and report["nlu"] == {"ok": False, "error": "ConnectError"}
+        assert report["degraded"] and report["nlu"] == {
+            "ok": False,
+            "up": 0,
+            "of": 1,
+            "error": "ConnectError",
+        }
 
 
 async def test_a_broken_database_or_a_stopped_channel_is_unhealthy(
