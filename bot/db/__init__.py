@@ -9,8 +9,8 @@ The schema is versioned with Alembic (:mod:`bot.db.migrate`).
 """
 
 from bot.db.base import Database, Result, Row
-from bot.db.target import DatabaseTarget, database_target, mask_url
 from bot.db.open import open_database
+from bot.db.target import DatabaseTarget, database_target, mask_url
 
 __all__ = [
     "Database",

@@ -270,6 +270,7 @@ CREATE TABLE IF NOT EXISTS registration_services (
 );
 """
 
+
 def adopt(db: SQLiteDatabase) -> None:
     """Bring a pre-Alembic database to the baseline: missing tables, then missing columns."""
     db.executescript(LEGACY_SCHEMA)
@@ -310,6 +311,7 @@ def adopt(db: SQLiteDatabase) -> None:
         "CREATE INDEX IF NOT EXISTS desk_events_handoff ON desk_events (handoff_id);"
         "CREATE INDEX IF NOT EXISTS desk_login_failures_key ON desk_login_failures (key, at);"
     )
+
 
 def _worker_keys(db: SQLiteDatabase) -> None:
     """Handoffs once named their worker by Telegram user id (``worker_id``, ``routed_to``);

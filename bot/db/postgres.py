@@ -96,8 +96,7 @@ class PostgresDatabase(Database):
 
     def tables(self) -> set[str]:
         rows = self.fetchall(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {str(r[0]) for r in rows}
 

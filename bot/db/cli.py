@@ -1,0 +1,70 @@
+"""``wegwijs db upgrade`` and ``wegwijs db status``: the state database's schema version."""
+
+from __future__ import annotations
+
+import click
+
+
+def _open():  # type: ignore[no-untyped-def]
+    from bot.db import database_target, open_database
+    from bot.db.target import DatabaseConfigError
+
+    try:
+        target = database_target()
+        return target, open_database(target)
+    except DatabaseConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # cannot connect: say where (password masked), not a traceback
+        raise click.ClickException(
+            f"cannot open the state database ({type(error).__name__}): {_shown()}"
+        ) from None
+
+
+def _shown() -> str:
+    from bot.db import database_target
+
+    try:
+        return database_target().shown()
+    except ValueError:
+        return "<WEGWIJS_DATABASE_URL unreadable>"
+
+
+@click.group("db")
+def db_group() -> None:
+    """The state database: WEGWIJS_DATABASE_URL (PostgreSQL), else a SQLite file."""
+
+
+@db_group.command("upgrade")
+def upgrade_command() -> None:
+    """Bring the schema to the newest revision (also done at every start)."""
+    from bot.db.migrate import status, upgrade
+
+    target, db = _open()
+    try:
+        before = status(db, target).current
+        reached = upgrade(db, target)
+    finally:
+        db.close()
+    if before == reached:
+        click.echo(f"{target.engine} {target.shown()}: already at {reached}")
+    else:
+        click.echo(f"{target.engine} {target.shown()}: {before or 'new'} -> {reached}")
+
+
+@db_group.command("status")
+def status_command() -> None:
+    """Engine, where, the schema's revision and the newest this version knows."""
+    from bot.db.migrate import status
+
+    target, db = _open()
+    try:
+        found = status(db, target)
+    finally:
+        db.close()
+    click.echo(f"engine:   {found.engine}")
+    click.echo(f"database: {found.where}")
+    click.echo(f"current:  {found.current or '(none: not created yet, or made before Alembic)'}")
+    click.echo(f"head:     {found.head}")
+    click.echo("up to date" if found.up_to_date else "needs `wegwijs db upgrade` (or a start)")
+    if not found.up_to_date:
+        raise SystemExit(1)
