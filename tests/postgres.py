@@ -50,6 +50,7 @@ class PostgresServer:
         self.port = free_port()
         self.as_root = os.geteuid() == 0
         self._names = itertools.count(1)
+        self._upgraded = False
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
         self.root.chmod(0o700)
@@ -97,12 +98,32 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database; returns its URL."""
+    def new_database(self, *, empty: bool = False) -> str:
+        """A fresh database; returns its URL. Unless ``empty``, it is a copy of one upgraded
+        once to the newest schema (``CREATE DATABASE ... TEMPLATE``: much quicker than running
+        the migrations for every test; an empty one shows that they run)."""
         name = f"test_{os.getpid()}_{next(self._names)}"
+        template = "template0" if empty else self._template()
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
+
+    def _template(self) -> str:
+        if not self._upgraded:
+            from bot.db import open_database
+            from bot.db.migrate import upgrade
+            from bot.db.target import parse_target
+
+            with psycopg.connect(self.admin_url, autocommit=True) as connection:
+                connection.execute('CREATE DATABASE "wegwijs_template" TEMPLATE "template0"')
+            target = parse_target(self.url("wegwijs_template"))
+            db = open_database(target)
+            try:
+                upgrade(db, target)
+            finally:
+                db.close()
+            self._upgraded = True
+        return "wegwijs_template"
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
