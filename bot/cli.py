@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import click
 
-from bot.db.cli import db_group
+from bot.db.cli import db_group, upgrade_at_start
 from bot.desk.cli import desk_group
 from bot.followup.checkback import CheckBackError, CheckBackPolicy
 from bot.followup.quiet import QuietError, QuietPolicy
@@ -46,6 +46,7 @@ def chat() -> None:
     try:
         Retention.from_env()  # a wrong setting is reported before the slow start
         CheckBackPolicy.from_env()
+        upgrade_at_start()
         with _language_model() as url:
             asyncio.run(_chat(url))
     except (CheckBackError, RasaStartError, RetentionError) as exc:
@@ -183,6 +184,7 @@ def serve(host: str, port: int) -> None:
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
+        upgrade_at_start()
         # SIGTERM, like Ctrl-C, unwinds the start-up (Rasa loading) as well as the running bot:
         # the `with` blocks close, the bot's own Rasa server is stopped last.
         with sigterm_interrupts():

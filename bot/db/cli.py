@@ -29,6 +29,26 @@ def _shown() -> str:
         return "<WEGWIJS_DATABASE_URL unreadable>"
 
 
+def upgrade_at_start() -> None:
+    """``serve`` and ``chat`` bring the schema up to date before the slow start (Rasa), and
+    say clearly (password masked) when the database cannot be reached, instead of a traceback.
+    Opening the state store afterwards finds it at the head (one query)."""
+    import logging
+
+    from bot.db.migrate import upgrade
+
+    target, db = _open()
+    try:
+        upgrade(db, target)
+    except Exception as error:
+        raise click.ClickException(
+            f"cannot bring the state database up to date ({type(error).__name__}): {target.shown()}"
+        ) from None
+    finally:
+        db.close()
+    logging.getLogger("bot.db").info("state database: %s %s", target.engine, target.shown())
+
+
 @click.group("db")
 def db_group() -> None:
     """The state database: WEGWIJS_DATABASE_URL (PostgreSQL), else a SQLite file."""
