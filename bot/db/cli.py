@@ -88,3 +88,20 @@ def status_command() -> None:
     click.echo("up to date" if found.up_to_date else "needs `wegwijs db upgrade` (or a start)")
     if not found.up_to_date:
         raise SystemExit(1)
+
+
+@db_group.command("revision")
+@click.argument("message")
+def revision_command(message: str) -> None:
+    """For developers: a new, empty migration in bot/db/migrations/versions (write its
+    upgrade() with Alembic's op.* and SQLAlchemy types, so it runs on both engines)."""
+    from alembic import command
+
+    from bot.db.migrate import _config, head
+
+    number = int(head().split("_", 1)[0]) + 1
+    slug = "_".join(message.lower().split())[:40]
+    config = _config()
+    config.set_main_option("file_template", "%%(rev)s")  # 0002_what_it_does.py
+    script = command.revision(config, message, rev_id=f"{number:04d}_{slug}")
+    click.echo(f"Wrote {script.path if script else '?'}")  # type: ignore[union-attr]
