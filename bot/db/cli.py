@@ -16,8 +16,24 @@ def _open():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(error)) from None
     except Exception as error:  # cannot connect: say where (password masked), not a traceback
         raise click.ClickException(
-            f"cannot open the state database ({type(error).__name__}): {_shown()}"
+            f"cannot open the state database {_shown()}: {_why(error)}"
         ) from None
+
+
+def _why(error: Exception) -> str:
+    """The first line of the driver's message, with the password taken out should it appear."""
+    from urllib.parse import urlsplit
+
+    from bot.db import database_target
+
+    line = (str(error).strip().splitlines() or [""])[0][:300]
+    try:
+        password = urlsplit(database_target().location).password
+    except ValueError:
+        password = None
+    if password:
+        line = line.replace(password, "***")
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__
 
 
 def _shown() -> str:

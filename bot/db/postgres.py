@@ -36,6 +36,9 @@ def _rows(cursor: psycopg.Cursor[Any]) -> Any:
 ROW_FACTORY: BaseRowFactory[Row] = _rows  # type: ignore[assignment]
 
 
+CONNECT_TIMEOUT = 10  # seconds
+
+
 def pool_size() -> int:
     """``WEGWIJS_DATABASE_POOL`` connections at most per process (default 8)."""
     raw = os.environ.get("WEGWIJS_DATABASE_POOL", "").strip()
@@ -47,6 +50,10 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, max_size: int | None = None) -> None:
         super().__init__()
+        # One plain connection first: a wrong address or password fails at once with
+        # psycopg's own error, instead of the pool retrying in the background until it
+        # times out.
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -55,7 +62,11 @@ class PostgresDatabase(Database):
             open=True,
             name="wegwijs-state",
         )
-        self.pool.wait(timeout=30.0)
+        try:
+            self.pool.wait(timeout=30.0)
+        except BaseException:
+            self.pool.close()
+            raise
         self._local = threading.local()
 
     @contextmanager
