@@ -129,7 +129,7 @@ async def test_a_whatsapp_only_desk(
             ("reannounce", True),
             ("escalate", False),  # for the coordinator (Nadia), and Samira does not have it
         ]
-        assert db.execute("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'").fetchone() == (0,)
+        assert db.scalar("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'") == 0
 
         page = await desk.get("/desk/h/1")
         assert "WhatsApp-venster open" in page.text
