@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 NLU_VENV := nlu/.venv
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/*.po))
 
-.PHONY: run test setup map nlu-model locales lint bench clean browser caddy docs-screenshots docs-figures
+.PHONY: run test setup map nlu-model locales lint bench clean browser caddy postgres docs-screenshots docs-figures
 
 # `exec`: the bot replaces the shell, so a SIGTERM that make passes on reaches the bot itself.
 run: setup locales map nlu-model
@@ -17,7 +17,7 @@ run: setup locales map nlu-model
 		exec $(BIN)/wegwijs chat; \
 	fi
 
-test: setup locales map nlu-model browser caddy
+test: setup locales map nlu-model browser caddy postgres
 	@echo "==> Running the test suite (about 4 minutes; the real Rasa server starts first)"
 	$(BIN)/pytest -q
 
@@ -39,6 +39,16 @@ caddy:
 		scripts/step caddy "Installing Debian's caddy to check the proxy's config" \
 			"seconds, only the first time" -- \
 			sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy"; \
+	fi
+
+# The state-store, privacy and end-to-end suites also run on a real PostgreSQL: the tests start
+# a throwaway server from Debian's binaries (tests/postgres.py), never a system service.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		scripts/step postgres "Installing Debian's PostgreSQL for the tests on both engines" \
+			"about 1 minute, only the first time" -- \
+			sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends postgresql"; \
 	fi
 
 # The screenshots in docs/bridge-workers.md, taken by the browser suite.

@@ -12,6 +12,7 @@ from bot.clock import Clock, system_clock
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
 from bot.conversation.state import StateStore
+from bot.db import database_target
 from bot.followup.checkback import CheckBackPolicy, CheckBacks, ask_due
 from bot.followup.quiet import QuietPolicy
 from bot.handoff.desk import HandoffDesk
@@ -20,7 +21,7 @@ from bot.handoff.workers import SAMPLE_FILE, Team, TeamFile, load_team, workers_
 from bot.nlu import language
 from bot.nlu.client import NLUClient, nlu_urls
 from bot.nlu.understand import Understander
-from bot.paths import map_db_path, state_db_path
+from bot.paths import map_db_path
 from bot.retention import Retention, purge
 from bot.router import Router
 
@@ -96,7 +97,7 @@ async def wegwijs(
     urls = nlu_urls(nlu_url or "")
     client = NLUClient(urls, timeout=nlu_timeout, clock=clock) if urls else None
     maps = MapProvider(map_path or map_db_path())
-    state = StateStore(state_path or state_db_path(), clock)  # the one clock, for everything
+    state = StateStore(state_path or database_target(), clock)  # the one clock, for everything
     checkbacks = CheckBacks(state, checkback_policy or CheckBackPolicy.from_env())
     engine = Engine(maps, Understander(client), state, retention.days, checkbacks)
 
@@ -114,9 +115,9 @@ async def wegwijs(
                 school,
                 worker.first_name,
             )
-    if files_dir is None and state.path != ":memory:":
+    if files_dir is None:
         # Workers' uploads in the desk: next to the state database (in the data directory).
-        files_dir = Path(state.path).parent / "desk-files"
+        files_dir = state.files_dir()
     files = DeskFiles(state, files_dir)
     desk = HandoffDesk(
         state,

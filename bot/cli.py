@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import click
 
+from bot.db.cli import db_group, upgrade_at_start
 from bot.desk.cli import desk_group
 from bot.followup.checkback import CheckBackError, CheckBackPolicy
 from bot.followup.quiet import QuietError, QuietPolicy
@@ -34,6 +35,7 @@ main.add_command(nlu_group)
 main.add_command(report_group)
 main.add_command(signal_group)
 main.add_command(desk_group)
+main.add_command(db_group)
 
 
 @main.command()
@@ -44,6 +46,7 @@ def chat() -> None:
     try:
         Retention.from_env()  # a wrong setting is reported before the slow start
         CheckBackPolicy.from_env()
+        upgrade_at_start()
         with _language_model() as url:
             asyncio.run(_chat(url))
     except (CheckBackError, RasaStartError, RetentionError) as exc:
@@ -181,6 +184,7 @@ def serve(host: str, port: int) -> None:
         from bot.app import team_or_sample
 
         team = team_or_sample(required=True)
+        upgrade_at_start()
         # SIGTERM, like Ctrl-C, unwinds the start-up (Rasa loading) as well as the running bot:
         # the `with` blocks close, the bot's own Rasa server is stopped last.
         with sigterm_interrupts():
@@ -256,25 +260,24 @@ def purge() -> None:
 
     `wegwijs serve` does this every hour by itself; this is for an operator who lowered the
     retention time, or for a cron job when the bot is not running."""
-    from pathlib import Path
 
     from bot.app import team_or_sample
     from bot.clock import system_clock
     from bot.conversation.state import StateStore
+    from bot.db import database_target
     from bot.handoff.desk import HandoffDesk
     from bot.handoff.files import DeskFiles
-    from bot.paths import state_db_path
     from bot.retention import purge as run_purge
 
     try:
         policy = Retention.from_env()
     except RetentionError as exc:
         raise click.ClickException(str(exc)) from exc
-    state = StateStore(state_db_path(), system_clock)
+    state = StateStore(database_target(), system_clock)
     try:
         # Expired topics are queued for deletion; `serve` deletes them in the staff group.
         # Files workers sent from the desk are next to the state database.
-        files = DeskFiles(state, Path(state.path).parent / "desk-files")
+        files = DeskFiles(state, state.files_dir())
         desk = HandoffDesk(state, team_or_sample(required=False), files=files)
         result = run_purge(state, desk, policy, state.clock())
     finally:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from e2e import CLOCK_STARTS, Clock, map_checked_on
+from postgres import PostgresServer
 
 from bot.conversation.engine import Engine
 from bot.conversation.map_provider import MapProvider
@@ -61,3 +62,30 @@ async def engine(map_db: Path, rasa_url: str) -> AsyncIterator[Engine]:
     await client.aclose()
     maps.close()
     state.close()
+
+
+# -- the state database on both engines -------------------------------------------------------
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (Debian's binaries; ``make test`` installs
+    them when missing), started on first use only."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def state_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's state lives, once per engine: a SQLite file, or a fresh PostgreSQL
+    database (its URL) that is dropped afterwards."""
+    if request.param == "sqlite":
+        yield tmp_path / "state.db"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)

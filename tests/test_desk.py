@@ -47,9 +47,9 @@ class Clock:
 
 
 class World:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, state_db: Path | str | None = None) -> None:
         self.clock = Clock()
-        self.state = StateStore(tmp / "state.db", self.clock)
+        self.state = StateStore(state_db or tmp / "state.db", self.clock)
         self.desk = HandoffDesk(
             self.state, load_team(SAMPLE_FILE), files=DeskFiles(self.state, tmp / "desk-files")
         )
@@ -93,8 +93,10 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World(tmp_path)
+def world(tmp_path: Path, state_db: Path | str) -> World:
+    """The desk on SQLite and on PostgreSQL (``state_db`` in conftest): its sessions, audit
+    log, registrations and report as well."""
+    return World(tmp_path, state_db)
 
 
 async def sign_in(client: httpx.AsyncClient, login: str) -> None:
@@ -291,8 +293,8 @@ async def test_the_session_cookie_is_signed_httponly_samesite_and_secure_behind_
         assert (login[0].get_nonstandard_attr("SameSite") or "").lower() == "lax"
     # The database holds only a hash of the token: a copy of it opens no session.
     token = login[0].value.split(".")[0]
-    db = sqlite3.connect(world.state.path)
-    assert token not in str(db.execute("SELECT * FROM desk_sessions").fetchall())
+    db, _ = world.state.connection
+    assert token not in str(db.fetchall("SELECT * FROM desk_sessions"))
 
 
 async def test_sessions_end_when_idle_and_after_their_lifetime(world: World) -> None:
@@ -337,7 +339,7 @@ async def test_sign_in_is_throttled_and_audited_without_content(world: World) ->
         await client.get(f"/desk/h/{handoff_id}")
     actions = [e.action for e in reversed(world.web.audit.entries())]
     assert actions == ["sign_in_failed"] * 5 + ["sign_in_throttled", "sign_in", "view"]
-    dump = str(sqlite3.connect(world.state.path).execute("SELECT * FROM desk_audit").fetchall())
+    dump = str(world.state.connection[0].fetchall("SELECT * FROM desk_audit"))
     assert SECRET_TEXT not in dump and "guess" not in dump and PASSWORD["samira"] not in dump
 
 
@@ -444,7 +446,7 @@ async def test_close_needs_a_light_but_complete_registration(
     (reg,) = RegistrationStore(world.state).for_handoff(handoff_id)
     assert reg.themes == ("housing", "new_parents") and reg.services == ("caw-oost-brabant",)
     assert reg.follow_up_on == date(2026, 12, 1) and reg.new_family
-    row = str(sqlite3.connect(world.state.path).execute("SELECT * FROM registrations").fetchall())
+    row = str(world.state.connection[0].fetchall("SELECT * FROM registrations"))
     assert SECRET_TEXT not in row and "wa-1" not in row
 
 

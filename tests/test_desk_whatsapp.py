@@ -11,7 +11,6 @@ shown as held until the parent writes again.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -115,8 +114,8 @@ async def test_a_whatsapp_only_desk(
         await until(graph, parent, lambda m: offers(m, "handoff:yes"))
         await graph.parent_choose(parent, "handoff:yes")
         await until(graph, parent, lambda m: named(text_of(m)))
-        db = sqlite3.connect(bot.app.state.path)
-        assert db.execute("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'").fetchone() == (0,)
+        db, _ = bot.app.state.connection
+        assert db.scalar("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'") == 0
 
         # Unclaimed: announced again, then escalated, in the desk.
         bot.app.desk.clock.now += timedelta(minutes=31)  # type: ignore[attr-defined]
@@ -130,7 +129,7 @@ async def test_a_whatsapp_only_desk(
             ("reannounce", True),
             ("escalate", False),  # for the coordinator (Nadia), and Samira does not have it
         ]
-        assert db.execute("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'").fetchone() == (0,)
+        assert db.scalar("SELECT COUNT(*) FROM outbox WHERE lane = 'staff'") == 0
 
         page = await desk.get("/desk/h/1")
         assert "WhatsApp-venster open" in page.text

@@ -17,8 +17,9 @@ SAMIRA, JONAS, NADIA, PIETER, STRANGER = 900000001, 900000002, 900000003, 900000
 
 
 @pytest.fixture
-def desk(clock: Clock, tmp_path: Path) -> HandoffDesk:
-    return HandoffDesk(StateStore(tmp_path / "state.db", clock), load_team(SAMPLE_FILE))
+def desk(clock: Clock, state_db: Path | str) -> HandoffDesk:
+    """On SQLite and on PostgreSQL (``state_db`` in conftest)."""
+    return HandoffDesk(StateStore(state_db, clock), load_team(SAMPLE_FILE))
 
 
 def by(desk: HandoffDesk, user_id: int) -> BridgeWorker | None:
@@ -154,8 +155,8 @@ def test_outside_working_hours_the_parent_is_told_when_and_nobody_is_nagged(
     assert [a for a, _ in queued(desk, "staff")] == ["open_topic", "notice"]
 
 
-def test_forget_deletes_the_topic_and_every_row(clock: Clock, tmp_path: Path) -> None:
-    state = StateStore(tmp_path / "state.db", clock)
+def test_forget_deletes_the_topic_and_every_row(clock: Clock, state_db: Path | str) -> None:
+    state = StateStore(state_db, clock)
     desk = HandoffDesk(state, load_team(SAMPLE_FILE))
     handoff_id = open_one(desk)
     desk.store.update(handoff_id, topic_id=100)
@@ -168,12 +169,12 @@ def test_forget_deletes_the_topic_and_every_row(clock: Clock, tmp_path: Path) ->
     assert ("forget_topic", 100) in actions
 
 
-def test_handoffs_and_the_outbox_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
+def test_handoffs_and_the_outbox_survive_a_restart(state_db: Path | str, clock: Clock) -> None:
     team = load_team(SAMPLE_FILE)
-    first = HandoffDesk(StateStore(tmp_path / "s.db", clock), team)
+    first = HandoffDesk(StateStore(state_db, clock), team)
     handoff_id = open_one(first)
     first.store.update(handoff_id, topic_id=123)
-    second = HandoffDesk(StateStore(tmp_path / "s.db", clock), team)
+    second = HandoffDesk(StateStore(state_db, clock), team)
     handoff = second.open_for("telegram:1")
     assert handoff is not None and handoff.id == handoff_id and handoff.topic_id == 123
     assert [a for a, _ in queued(second, "staff")] == ["open_topic", "media"]
@@ -236,8 +237,10 @@ async def test_held_messages_wait_aside_and_come_back_in_their_order(desk: Hando
     assert sent == ["answer 1", "answer 2", "bot reply"]
 
 
-def test_the_window_follows_the_parents_last_message_and_forget_erases_it() -> None:
-    state = StateStore(":memory:")
+def test_the_window_follows_the_parents_last_message_and_forget_erases_it(
+    state_db: Path | str,
+) -> None:
+    state = StateStore(state_db)
     state.heard_from("whatsapp:1", 1000.0)
     state.heard_from("whatsapp:1", 900.0)  # a late re-delivery does not move it back
     state.nudged("whatsapp:1", 2000.0)

@@ -11,7 +11,6 @@ import asyncio
 import io
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -28,6 +27,7 @@ from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.cli import main
 from bot.conversation.engine import Engine
 from bot.conversation.messages import Incoming
+from bot.db import open_database
 from bot.handoff.workers import SAMPLE_FILE, load_team
 from bot.logs import configure
 from bot.retention import Retention
@@ -66,8 +66,9 @@ async def graph(clock: Clock) -> AsyncIterator[FakeGraph]:
 
 
 @pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
+def state_path(state_db: Path | str) -> Path | str:
+    """Every test here runs on SQLite and on PostgreSQL (``state_db`` in conftest)."""
+    return state_db
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def run_bot(
     clock: Clock,
     rasa_url: str,
     map_db: Path,
-    state_path: Path,
+    state_path: Path | str,
 ) -> Callable[..., Any]:
     SECRETS["tg_token"] = telegram.token
 
@@ -153,24 +154,23 @@ async def whatsapp_handoff(telegram: FakeTelegram, graph: FakeGraph, text: str) 
     return topic
 
 
-def everything_stored(path: Path) -> str:
-    """Every value in every table of the state database, as one text."""
-    db = sqlite3.connect(path)
+def everything_stored(where: Path | str) -> str:
+    """Every value in every table of the state database (either engine), as one text."""
+    db = open_database(where)
     try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return "\n".join(
             " | ".join(str(v) for v in row)
-            for table in tables
-            for row in db.execute(f"SELECT * FROM {table}")
+            for table in sorted(db.tables())
+            for row in db.fetchall(f"SELECT * FROM {table}")
         )
     finally:
         db.close()
 
 
-def count(path: Path, sql: str) -> int:
-    db = sqlite3.connect(path)
+def count(where: Path | str, sql: str) -> int:
+    db = open_database(where)
     try:
-        return int(db.execute(sql).fetchone()[0])
+        return int(db.scalar(sql) or 0)
     finally:
         db.close()
 
@@ -253,7 +253,7 @@ async def test_forget_erases_every_trace_on_both_channels_and_confirms(
     telegram: FakeTelegram,
     graph: FakeGraph,
     run_bot: Callable[..., Any],
-    state_path: Path,
+    state_path: Path | str,
 ) -> None:
     async with run_bot() as app:
         topic = await telegram_handoff(telegram, TG_PARENT, "en", "I want to talk to a person")
@@ -308,7 +308,7 @@ async def test_transcripts_go_30_days_after_the_handoff_closes(
     graph: FakeGraph,
     run_bot: Callable[..., Any],
     clock: Clock,
-    state_path: Path,
+    state_path: Path | str,
 ) -> None:
     async with run_bot(purge_every=0.1) as app:
         topic = await telegram_handoff(telegram, TG_PARENT, "nl", "ik wil met iemand praten")
@@ -361,7 +361,7 @@ def test_wegwijs_purge_runs_on_demand_and_rejects_a_bad_setting(tmp_path: Path) 
     assert "WEGWIJS_RETENTION_DAYS" in bad.output and "Traceback" not in bad.output
 
 
-def test_sent_messages_leave_the_outbox_at_once(state_path: Path) -> None:
+def test_sent_messages_leave_the_outbox_at_once(state_path: Path | str) -> None:
     """Covered end to end above; this pins the mechanism: nothing sent is kept."""
     from bot.conversation.state import StateStore
     from bot.handoff.outbox import Outbox

@@ -36,13 +36,14 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
+def state_path(state_db: Path | str) -> Path | str:
+    """Every test here runs on SQLite and on PostgreSQL (``state_db`` in conftest)."""
+    return state_db
 
 
 @pytest.fixture
 def run_bot(
-    fake: FakeTelegram, rasa_url: str, map_db: Path, state_path: Path, clock: Clock
+    fake: FakeTelegram, rasa_url: str, map_db: Path, state_path: Path | str, clock: Clock
 ) -> Callable[..., Any]:
     @asynccontextmanager
     async def running(webhook_url: str | None = None) -> AsyncIterator[BotServer]:

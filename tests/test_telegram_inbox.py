@@ -30,7 +30,7 @@ def update(update_id: int, text: str) -> dict[str, Any]:
     }
 
 
-def inbox_on(path: Path) -> tuple[UpdateInbox, StateStore]:
+def inbox_on(path: Path | str) -> tuple[UpdateInbox, StateStore]:
     state = StateStore(path)
     inbox = UpdateInbox(state, lambda: datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     inbox.bot = Bot("123456:TEST-TOKEN")
@@ -38,9 +38,9 @@ def inbox_on(path: Path) -> tuple[UpdateInbox, StateStore]:
 
 
 async def test_a_polled_update_is_kept_once_sanitised_and_back_after_a_restart(
-    tmp_path: Path,
+    state_db: Path | str,
 ) -> None:
-    inbox, state = inbox_on(tmp_path / "state.db")
+    inbox, state = inbox_on(state_db)
     polled = Update.de_json(update(7, "hallo \ud800"), inbox.bot)
     await inbox.put(polled)
     await inbox.put(polled)  # fetched again (not confirmed yet): queued once
@@ -50,7 +50,7 @@ async def test_a_polled_update_is_kept_once_sanitised_and_back_after_a_restart(
     assert queued.message.text == "hallo \ufffd"
     state.close()  # the process dies before the update is handled
 
-    inbox, state = inbox_on(tmp_path / "state.db")
+    inbox, state = inbox_on(state_db)
     assert await inbox.replay() == 1
     again = inbox.get_nowait()
     assert isinstance(again, Update) and again.update_id == 7

@@ -60,8 +60,10 @@ def run_bot(
     clock: Clock,
     rasa_url: str,
     map_db: Path,
-    tmp_path: Path,
+    state_db: Path | str,
 ) -> Callable[[], Any]:
+    """Every test here runs on SQLite and on PostgreSQL (``state_db`` in conftest)."""
+
     @asynccontextmanager
     async def running() -> AsyncIterator[Running]:
         tg = TelegramConfig(
@@ -79,7 +81,7 @@ def run_bot(
                 rasa_url,
                 team=load_team(SAMPLE_FILE),
                 staff_room=True,
-                state_path=tmp_path / "state.db",
+                state_path=state_db,
                 map_path=map_db,
                 clock=clock,
                 nlu_timeout=5.0,

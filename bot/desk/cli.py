@@ -14,11 +14,11 @@ from bot.clock import system_clock as clock_now
 def _stores() -> tuple[object, object]:
     from bot.app import team_or_sample
     from bot.conversation.state import StateStore
+    from bot.db import database_target
     from bot.handoff.workers import TeamFile
-    from bot.paths import state_db_path
 
     team = team_or_sample(required=True)
-    return StateStore(state_db_path()), team.current() if isinstance(team, TeamFile) else team
+    return StateStore(database_target()), team.current() if isinstance(team, TeamFile) else team
 
 
 @click.group("desk")
@@ -103,10 +103,10 @@ def revoke(name: str) -> None:
 def audit(days: int, worker: str | None, handoff_id: int | None) -> None:
     """Print the audit log as CSV: who signed in, who looked at which handoff, when."""
     from bot.conversation.state import StateStore
+    from bot.db import database_target
     from bot.desk.auth import AuditLog
-    from bot.paths import state_db_path
 
-    state = StateStore(state_db_path())
+    state = StateStore(database_target())
     try:
         entries = AuditLog(state).entries(
             since=clock_now() - timedelta(days=days), worker=worker, handoff_id=handoff_id

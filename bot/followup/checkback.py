@@ -82,7 +82,7 @@ class CheckBacks:
         with self._lock:
             self._db.execute(
                 "INSERT INTO checkbacks (chat_key, language, services, created_at, due_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_key) DO UPDATE SET "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_key) DO UPDATE SET "
                 "language = excluded.language, services = excluded.services, "
                 "created_at = excluded.created_at, due_at = excluded.due_at, asked_at = NULL",
                 (chat_key, language, json.dumps(services), utc_iso(now), utc_iso(due)),
@@ -91,21 +91,15 @@ class CheckBacks:
     def take_due(self) -> list[PlannedCheck]:
         """The checks whose day has come and that were not asked yet; marked as asked."""
         now = utc_iso(self.clock())
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                rows = self._db.execute(
-                    "SELECT id, chat_key, language, services, created_at FROM checkbacks "
-                    "WHERE asked_at IS NULL AND due_at <= ? ORDER BY due_at",
-                    (now,),
-                ).fetchall()
-                self._db.executemany(
-                    "UPDATE checkbacks SET asked_at = ? WHERE id = ?", [(now, r[0]) for r in rows]
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction():
+            rows = self._db.execute(
+                "SELECT id, chat_key, language, services, created_at FROM checkbacks "
+                "WHERE asked_at IS NULL AND due_at <= ? ORDER BY due_at",
+                (now,),
+            ).fetchall()
+            self._db.executemany(
+                "UPDATE checkbacks SET asked_at = ? WHERE id = ?", [(now, r[0]) for r in rows]
+            )
         return [
             PlannedCheck(
                 int(r[0]),
@@ -125,29 +119,22 @@ class CheckBacks:
         """Count the parent's answer for each suggested service and forget the check. None when
         there is nothing to answer (answered already, erased, or someone else's)."""
         day = local_day(self.clock()).isoformat()
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                row = self._db.execute(
-                    "SELECT services FROM checkbacks WHERE id = ? AND chat_key = ? "
-                    "AND asked_at IS NOT NULL",
-                    (check_id, chat_key),
-                ).fetchone()
-                if row is None or answer not in ANSWERS:
-                    self._db.execute("ROLLBACK")
-                    return None
-                services = tuple(json.loads(row[0]))
-                self._db.executemany(
-                    "INSERT INTO checkback_answers (day, service, answer, count) "
-                    "VALUES (?, ?, ?, 1) ON CONFLICT(day, service, answer) "
-                    "DO UPDATE SET count = count + 1",
-                    [(day, service, answer) for service in services],
-                )
-                self._db.execute("DELETE FROM checkbacks WHERE id = ?", (check_id,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction():
+            row = self._db.execute(
+                "SELECT services FROM checkbacks WHERE id = ? AND chat_key = ? "
+                "AND asked_at IS NOT NULL",
+                (check_id, chat_key),
+            ).fetchone()
+            if row is None or answer not in ANSWERS:
+                return None  # nothing was written
+            services = tuple(json.loads(row[0]))
+            self._db.executemany(
+                "INSERT INTO checkback_answers (day, service, answer, count) "
+                "VALUES (?, ?, ?, 1) ON CONFLICT (day, service, answer) "
+                "DO UPDATE SET count = checkback_answers.count + 1",
+                [(day, service, answer) for service in services],
+            )
+            self._db.execute("DELETE FROM checkbacks WHERE id = ?", (check_id,))
         return services
 
 

@@ -48,11 +48,11 @@ class EventLog:
         self, handoff_id: int | None, kind: str, now: datetime, worker: str | None = None
     ) -> int:
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO desk_events (at, handoff_id, kind, worker) VALUES (?, ?, ?, ?)",
+            return self._db.insert(
+                "INSERT INTO desk_events (at, handoff_id, kind, worker) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
                 (utc_iso(now), handoff_id, kind, worker),
             )
-        return int(cur.lastrowid or 0)
 
     def since(self, after: int, limit: int = 500) -> list[Event]:
         with self._lock:

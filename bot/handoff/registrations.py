@@ -104,44 +104,37 @@ class RegistrationStore:
         self._db, self._lock = state.connection
 
     def add(self, new: NewRegistration, now: datetime) -> int:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO registrations (created_at, contact_on, worker, source, "
-                    "handoff_id, contact_type, channel, language, area, school, outcome, "
-                    "new_family, follow_up_on, participants) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        utc_iso(now),
-                        new.contact_on.isoformat(),
-                        new.worker,
-                        new.source,
-                        new.handoff_id,
-                        new.contact_type,
-                        new.channel,
-                        new.language,
-                        new.area,
-                        new.school,
-                        new.outcome,
-                        int(new.new_family),
-                        new.follow_up_on.isoformat() if new.follow_up_on else None,
-                        new.participants,
-                    ),
-                )
-                reg_id = int(cur.lastrowid or 0)
-                self._db.executemany(
-                    "INSERT INTO registration_themes (registration_id, theme) VALUES (?, ?)",
-                    [(reg_id, theme) for theme in dict.fromkeys(new.themes)],
-                )
-                self._db.executemany(
-                    "INSERT INTO registration_services (registration_id, service_id) VALUES (?, ?)",
-                    [(reg_id, service) for service in dict.fromkeys(new.services)],
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction():
+            reg_id = self._db.insert(
+                "INSERT INTO registrations (created_at, contact_on, worker, source, "
+                "handoff_id, contact_type, channel, language, area, school, outcome, "
+                "new_family, follow_up_on, participants) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    utc_iso(now),
+                    new.contact_on.isoformat(),
+                    new.worker,
+                    new.source,
+                    new.handoff_id,
+                    new.contact_type,
+                    new.channel,
+                    new.language,
+                    new.area,
+                    new.school,
+                    new.outcome,
+                    int(new.new_family),
+                    new.follow_up_on.isoformat() if new.follow_up_on else None,
+                    new.participants,
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO registration_themes (registration_id, theme) VALUES (?, ?)",
+                [(reg_id, theme) for theme in dict.fromkeys(new.themes)],
+            )
+            self._db.executemany(
+                "INSERT INTO registration_services (registration_id, service_id) VALUES (?, ?)",
+                [(reg_id, service) for service in dict.fromkeys(new.services)],
+            )
         return reg_id
 
     def _load(

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from bot.clock import local_day, utc_iso
 from bot.conversation.messages import MediaRef
 from bot.conversation.state import StateStore
+from bot.db import Row
 
 OPEN = ("waiting", "active")
 
 
 def _storable(number: int) -> bool:
-    """Whether SQLite can hold this integer (a 30-digit number from a forged button cannot)."""
+    """Whether the database can hold this integer (a 30-digit number from a forged button
+    cannot: a 64-bit integer on both engines)."""
     return -(2**63) <= number < 2**63
 
 
@@ -71,7 +72,7 @@ class Handoff:
         return self.worker_key or self.routed_key
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Handoff:
+    def from_row(cls, row: Row) -> Handoff:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["urgent"] = bool(values["urgent"])
         for name in (
@@ -113,10 +114,10 @@ class HandoffStore:
         due_at: datetime,
     ) -> Handoff:
         with self._lock:
-            cur = self._db.execute(
+            handoff_id = self._db.insert(
                 "INSERT INTO handoffs (chat_key, channel, chat_id, reason, urgent, need, area, school, "
                 "language, routed_key, routed_why, created_at, due_at, announced_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     chat_key,
                     channel,
@@ -134,7 +135,6 @@ class HandoffStore:
                     utc_iso(now),
                 ),
             )
-            handoff_id = int(cur.lastrowid or 0)
         found = self.get(handoff_id)
         assert found is not None
         return found
@@ -247,10 +247,10 @@ class HandoffStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT h.* FROM handoffs h WHERE h.status IN ('waiting', 'active') "
-                "AND max(h.created_at, coalesce(h.picked_up_at, ''), coalesce("
-                "(SELECT max(m.at) FROM handoff_messages m WHERE m.handoff_id = h.id), '')) < ? "
+                "AND h.created_at < ? AND coalesce(h.picked_up_at, '') < ? AND NOT EXISTS "
+                "(SELECT 1 FROM handoff_messages m WHERE m.handoff_id = h.id AND m.at >= ?) "
                 "ORDER BY h.id",
-                (utc_iso(cutoff),),
+                (utc_iso(cutoff),) * 3,
             ).fetchall()
         return [Handoff.from_row(row) for row in rows]
 
@@ -378,12 +378,11 @@ class HandoffStore:
     ) -> int:
         media_json = json.dumps(asdict(media), ensure_ascii=False) if media else None
         with self._lock:
-            cur = self._db.execute(
+            return self._db.insert(
                 "INSERT INTO handoff_messages (handoff_id, at, sender, kind, text, media, author) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (handoff_id, utc_iso(now), sender, kind, text, media_json, author),
             )
-        return int(cur.lastrowid or 0)
 
     def messages(self, handoff_id: int, after: int = 0) -> list[Said]:
         """The conversation for the desk (with internal notes and where each file lives)."""

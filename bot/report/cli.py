@@ -14,9 +14,9 @@ from bot.report.signals import STATUSES, SignalError, Signals
 
 def _state(db: Path | None):  # type: ignore[no-untyped-def]
     from bot.conversation.state import StateStore
-    from bot.paths import state_db_path
+    from bot.db import database_target
 
-    return StateStore(db or state_db_path(), system_clock)
+    return StateStore(db or database_target(), system_clock)
 
 
 def _names():  # type: ignore[no-untyped-def]

@@ -12,12 +12,12 @@ they are left out of a filtered report rather than shown for the whole city.
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.db import Database
 from bot.handoff.registrations import school_year_start
 
 # The rows of the network's own theme table (the reports it comes from count this way), with
@@ -157,7 +157,7 @@ def _between(column: str) -> str:
     return f"{column} >= ? AND {column} <= ?"
 
 
-def compute(db: sqlite3.Connection, period: Period, filters: Filters | None = None) -> Figures:
+def compute(db: Database, period: Period, filters: Filters | None = None) -> Figures:
     """Count everything the report shows. One pass per table; no row leaves this function."""
     filters = filters or Filters()
     figures = Figures(period, filters)
@@ -218,7 +218,7 @@ def compute(db: sqlite3.Connection, period: Period, filters: Filters | None = No
     return figures
 
 
-def _waits(db: sqlite3.Connection, figures: Figures, days: tuple[str, str]) -> None:
+def _waits(db: Database, figures: Figures, days: tuple[str, str]) -> None:
     where, params = [_between("closed_on")], list(days)
     if figures.filters.school:
         where.append("school = ?")
@@ -242,7 +242,7 @@ def _waits(db: sqlite3.Connection, figures: Figures, days: tuple[str, str]) -> N
         figures.wait_buckets[bucket] += 1
 
 
-def _unmet(db: sqlite3.Connection, figures: Figures, days: tuple[str, str]) -> None:
+def _unmet(db: Database, figures: Figures, days: tuple[str, str]) -> None:
     if figures.filters.school:
         return  # unmet needs are counted per area, never per school
     where, params = [_between("day")], list(days)
@@ -257,7 +257,7 @@ def _unmet(db: sqlite3.Connection, figures: Figures, days: tuple[str, str]) -> N
         figures.unmet[(need, area or "")] = int(count)
 
 
-def themes_by_year(db: sqlite3.Connection, filters: Filters) -> dict[str, Counter[str]]:
+def themes_by_year(db: Database, filters: Filters) -> dict[str, Counter[str]]:
     """Registered themes per school year (September to August), over all the years kept."""
     where, params = ["1 = 1"], []
     if filters.school:

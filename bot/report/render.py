@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.db import Database
 from bot.report import charts
 from bot.report.figures import Figures, Filters, Period, compute
 from bot.report.signals import Signals
@@ -73,7 +73,7 @@ def _data_uri(svg: str) -> str:
 
 
 def build(
-    db: sqlite3.Connection,
+    db: Database,
     signals: Signals,
     period: Period,
     filters: Filters,

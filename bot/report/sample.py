@@ -44,8 +44,7 @@ def fill(state: StateStore, first_years: tuple[int, ...], per_year: int, seed: i
     rng = random.Random(seed)
     db, lock = state.connection
     written = 0
-    with lock:
-        db.execute("BEGIN")
+    with lock, db.transaction():
         for n, first in enumerate(first_years):
             grow = 0.6 + 0.25 * n  # the network reaches more families every year
             count = int(per_year * grow)
@@ -124,8 +123,8 @@ def fill(state: StateStore, first_years: tuple[int, ...], per_year: int, seed: i
                         day = (start + timedelta(days=rng.randrange(0, 300))).isoformat()
                         db.execute(
                             "INSERT INTO unmet_needs (day, need, area, language, count) "
-                            "VALUES (?, ?, ?, 'nl', ?) ON CONFLICT DO UPDATE SET "
-                            "count = count + excluded.count",
+                            "VALUES (?, ?, ?, 'nl', ?) ON CONFLICT (day, need, area, language) "
+                            "DO UPDATE SET count = unmet_needs.count + excluded.count",
                             (day, need, area, rng.randrange(2, 25)),
                         )
             for service in SERVICES[:8]:
@@ -133,18 +132,18 @@ def fill(state: StateStore, first_years: tuple[int, ...], per_year: int, seed: i
                     day = (start + timedelta(days=rng.randrange(0, 300))).isoformat()
                     db.execute(
                         "INSERT INTO checkback_answers (day, service, answer, count) "
-                        "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                        "count = count + excluded.count",
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (day, service, answer) DO UPDATE SET "
+                        "count = checkback_answers.count + excluded.count",
                         (day, service, answer, rng.randrange(0, 14)),
                     )
             for answer, weight in (("yes", 40), ("no", 9)):
                 day = (start + timedelta(days=100)).isoformat()
                 db.execute(
                     "INSERT INTO helped_counts (day, answer, count) VALUES (?, ?, ?) "
-                    "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                    "ON CONFLICT (day, answer) DO UPDATE SET "
+                    "count = helped_counts.count + excluded.count",
                     (day, answer, int(weight * grow)),
                 )
-        db.execute("COMMIT")
     signals = Signals(state)
     if not signals.list():
         first = signals.add(

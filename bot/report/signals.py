@@ -110,24 +110,17 @@ class Signals:
             title, theme, area, since, families, detail
         )
         now = utc_iso(self.clock())
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO signals (created_at, created_by, title, detail, theme, area, "
-                    "since, families, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new')",
-                    (now, by, title, detail, theme, area, since_day, count),
-                )
-                signal_id = int(cur.lastrowid or 0)
-                self._db.execute(
-                    "INSERT INTO signal_history (signal_id, at, by, status, note) "
-                    "VALUES (?, ?, ?, 'new', '')",
-                    (signal_id, now, by),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction():
+            signal_id = self._db.insert(
+                "INSERT INTO signals (created_at, created_by, title, detail, theme, area, "
+                "since, families, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new') RETURNING id",
+                (now, by, title, detail, theme, area, since_day, count),
+            )
+            self._db.execute(
+                "INSERT INTO signal_history (signal_id, at, by, status, note) "
+                "VALUES (?, ?, ?, 'new', '')",
+                (signal_id, now, by),
+            )
         return signal_id
 
     def move(self, signal_id: int, by: str, status: str, note: str = "") -> bool:
@@ -135,22 +128,16 @@ class Signals:
         if status not in STATUSES:
             raise SignalError("Kies een status.")
         note = note.strip()[:MAX_DETAIL]
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                cur = self._db.execute(
-                    "UPDATE signals SET status = ? WHERE id = ?", (status, signal_id)
+        with self._db.transaction():
+            cur = self._db.execute(
+                "UPDATE signals SET status = ? WHERE id = ?", (status, signal_id)
+            )
+            if cur.rowcount == 1:
+                self._db.execute(
+                    "INSERT INTO signal_history (signal_id, at, by, status, note) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (signal_id, utc_iso(self.clock()), by, status, note),
                 )
-                if cur.rowcount == 1:
-                    self._db.execute(
-                        "INSERT INTO signal_history (signal_id, at, by, status, note) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (signal_id, utc_iso(self.clock()), by, status, note),
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
         return cur.rowcount == 1
 
     def list(self, *, open_only: bool = False) -> list[Signal]:

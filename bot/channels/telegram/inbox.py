@@ -31,7 +31,7 @@ from bot.channels.json_input import Malformed, sanitise
 from bot.conversation.state import StateStore, utc_iso
 
 log = logging.getLogger(__name__)
-MAX_UPDATE_ID = 2**63 - 1  # SQLite's INTEGER; Telegram's ids are far smaller
+MAX_UPDATE_ID = 2**63 - 1  # a 64-bit integer on both engines; Telegram's ids are far smaller
 
 
 class UpdateInbox(asyncio.Queue[object]):
@@ -83,7 +83,8 @@ class UpdateInbox(asyncio.Queue[object]):
             raise Malformed(f"cannot be stored ({type(error).__name__})") from None
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO telegram_updates (update_id, body, at) VALUES (?, ?, ?)",
+                "INSERT INTO telegram_updates (update_id, body, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (update_id) DO NOTHING",
                 (update_id, body, utc_iso(self.clock())),
             )
         return update if cursor.rowcount == 1 else None
