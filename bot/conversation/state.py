@@ -14,8 +14,10 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import Clock, local_day, system_clock, utc_iso
+from bot.replicas import replica_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -93,7 +95,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL,
     not_before TEXT,            -- retry backoff
     attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending'   -- pending, held, undeliverable (sent: deleted)
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending, held, undeliverable (sent: deleted)
+    sending_by TEXT,            -- the replica whose request for it may be under way (the
+    sending_at TEXT             -- window between a send and its deletion: bot/handoff/outbox.py)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (lane, status, id);
 CREATE TABLE IF NOT EXISTS contact_windows (
@@ -142,7 +146,14 @@ CREATE TABLE IF NOT EXISTS helped_counts (
 CREATE TABLE IF NOT EXISTS telegram_updates (
     update_id INTEGER PRIMARY KEY,  -- a Telegram update from its arrival until it is handled
     body TEXT NOT NULL,             -- (JSON), so that one acknowledged or confirmed to Telegram
-    at TEXT NOT NULL                -- is never lost: see bot/channels/telegram/inbox.py
+    at TEXT NOT NULL,               -- is never lost: see bot/channels/telegram/inbox.py
+    lane TEXT NOT NULL DEFAULT ''   -- its chat (or staff topic): handled in order per lane
+);
+CREATE TABLE IF NOT EXISTS claims (
+    name TEXT PRIMARY KEY,      -- what is being done: inbox:<chat>, telegram:<lane>,
+    owner TEXT NOT NULL,        -- outbox:<lane>:<key>, job:<name>; by which replica,
+    expires_at TEXT NOT NULL,   -- until when without its heartbeat (bot/replicas/claims.py)
+    knocks INTEGER NOT NULL DEFAULT 0  -- others asked for it meanwhile: look again before letting go
 );
 CREATE TABLE IF NOT EXISTS seen_messages (
     channel TEXT NOT NULL,
@@ -277,6 +288,18 @@ CREATE TABLE IF NOT EXISTS registration_services (
 """
 
 
+BUSY_SECONDS = 10.0  # how long a write waits for another process's write
+
+
+class _WriterConnection(sqlite3.Connection):
+    """``BEGIN`` takes the write lock at once (``BEGIN IMMEDIATE``): a transaction that reads
+    and then writes can otherwise fail at once with "database is locked" when another process
+    wrote in between, instead of waiting its turn (WAL's snapshot rule)."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return super().execute("BEGIN IMMEDIATE" if sql == "BEGIN" else sql, *args)
+
+
 @dataclass
 class ChatState:
     chat_key: str
@@ -304,13 +327,25 @@ class StateStore:
     Every time it stamps comes from ``clock`` (:mod:`bot.clock`); the engine, the handoff desk
     and every store that shares this connection take their time from it too."""
 
-    def __init__(self, path: Path | str, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, path: Path | str, clock: Clock = system_clock, replica: str | None = None
+    ) -> None:
         self.clock = clock
+        self.replica = replica or replica_name()  # this process, in claims (bot/replicas)
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            self.path,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=BUSY_SECONDS,
+            factory=_WriterConnection,
+        )
         self._db.row_factory = sqlite3.Row
+        # Several processes (replicas) may share this file: WAL lets readers run beside the
+        # writer, and a writer waits for another's write instead of failing.
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         # Erased rows are overwritten with zeros, not just unlinked: /forget means gone.
@@ -341,6 +376,15 @@ class StateStore:
         for column in ("follow_up_reminded_on TEXT", "participants INTEGER"):
             if column.split()[0] not in registered:
                 self._db.execute(f"ALTER TABLE registrations ADD COLUMN {column}")
+        updates = {row[1] for row in self._db.execute("PRAGMA table_info(telegram_updates)")}
+        if "lane" not in updates:
+            self._db.execute(
+                "ALTER TABLE telegram_updates ADD COLUMN lane TEXT NOT NULL DEFAULT ''"
+            )
+        queued = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for column in ("sending_by", "sending_at"):
+            if column not in queued:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} TEXT")
         seen = {row[1] for row in self._db.execute("PRAGMA table_info(seen_messages)")}
         if "chat_key" not in seen:
             self._db.execute(
@@ -357,6 +401,9 @@ class StateStore:
             "(handoff_id, id);"
             "CREATE INDEX IF NOT EXISTS desk_events_handoff ON desk_events (handoff_id);"
             "CREATE INDEX IF NOT EXISTS desk_login_failures_key ON desk_login_failures (key, at);"
+            "CREATE INDEX IF NOT EXISTS inbox_chat ON inbox (chat_key, id);"
+            "CREATE INDEX IF NOT EXISTS telegram_updates_lane ON telegram_updates (lane, update_id);"
+            "CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner);"
         )
 
     def _migrate_worker_keys(self) -> None:

@@ -1,0 +1,63 @@
+"""Several ``wegwijs serve`` on one database: who does what, and what happens when one dies.
+
+Every replica takes webhooks (a load balancer picks one at random), so the work itself is
+shared through the database, never through memory. One mechanism carries it all: a *claim*
+(:mod:`bot.replicas.claims`), a row that says "replica R does X until T", renewed by R's
+heartbeat while R lives and free for anyone once T has passed.
+
+- A parent's messages (``inbox``) are handled under the claim ``inbox:<chat>``: one replica
+  at a time handles a chat, oldest message first, so replies keep their order; chats run in
+  parallel on all replicas. The replies are queued and the message marked handled in one
+  transaction that first checks the claim is still ours (a fence), so a replica that lost its
+  claim while it waited for Rasa queues nothing (:mod:`bot.router`).
+- Telegram updates (``telegram_updates``) are handled under ``telegram:<chat or topic>``, in
+  Telegram's own order (update ids), whichever replica the webhook reached
+  (:mod:`bot.channels.telegram.inbox`).
+- The outbox is sent under ``outbox:<lane>:<key>``, one key (a chat, the staff group) by one
+  replica at a time, in order; each row is marked as being sent just before its request goes
+  out (:mod:`bot.handoff.outbox` explains the window that remains).
+- The periodic jobs (re-announce and escalate, quiet alarms, promised follow-ups, check-backs,
+  the retention purge) run under ``job:<name>`` on one replica (:mod:`bot.replicas.jobs`).
+
+A replica's identity (``WEGWIJS_REPLICA``, by default host name and port) is stable across a
+restart on the same host and port, so a restarted single replica takes its own unfinished work
+back at once instead of waiting for its old claims to expire.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+class ReplicaError(ValueError):
+    """A replica setting is wrong (shown to the operator, never a traceback)."""
+
+
+def lease_seconds() -> float:
+    """How long a claim lives without its replica's heartbeat (``WEGWIJS_LEASE_SECONDS``):
+    how soon another replica takes over the work of a dead one."""
+    raw = os.environ.get("WEGWIJS_LEASE_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ReplicaError(
+            f"WEGWIJS_LEASE_SECONDS must be a number of seconds, not {raw!r}"
+        ) from None
+    if not 1.0 <= value <= 3600.0:
+        raise ReplicaError("WEGWIJS_LEASE_SECONDS must be between 1 and 3600")
+    return value
+
+
+def replica_name(port: int | str | None = None) -> str:
+    """This process's name in claims: ``WEGWIJS_REPLICA``, else host name and port (two live
+    processes cannot share both), else host name and process id."""
+    given = os.environ.get("WEGWIJS_REPLICA", "").strip()
+    if given:
+        return given[:200]
+    port = port or os.environ.get("WEGWIJS_PORT", "").strip()
+    return f"{socket.gethostname()}:{port or os.getpid()}"
