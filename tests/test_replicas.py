@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from bot.clock import local_day, system_clock
 from bot.conversation.i18n import Lang
 from bot.conversation.messages import HandoffRequest, Incoming
 from bot.conversation.state import StateStore
+from bot.desk.auth import Passwords
 from bot.followup.checkback import CheckBackPolicy, CheckBacks
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.registrations import NewRegistration
@@ -332,7 +334,23 @@ async def test_two_replicas_one_killed_mid_burst_answer_every_message_once_in_or
     assert not [line for line in log_lines(b.log) if '"level": "error"' in line]
 
 
-async def test_a_stopped_replica_gives_its_jobs_to_the_other_at_once(
+async def desk_poll(base: str, login: str, password: str) -> list[dict[str, Any]]:
+    """Sign in to the desk at ``base`` as a browser does and poll for what changed."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        page = await client.get("/desk/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None, page.text[:300]
+        signed = await client.post(
+            "/desk/login",
+            data={"login": login, "password": password, "csrf": token.group(1), "next": "/desk/"},
+        )
+        assert signed.status_code == 303, signed.text[:300]
+        polled = await client.get("/desk/poll", params={"after": 0})
+        assert polled.status_code == 200, polled.text[:300]
+        return list(polled.json()["events"])
+
+
+async def test_desk_updates_cross_replicas_and_a_stopped_replica_hands_over_its_jobs(
     database_url: str,
     telegram: FakeTelegram,
     graph: FakeGraph,
@@ -341,16 +359,33 @@ async def test_a_stopped_replica_gives_its_jobs_to_the_other_at_once(
     tmp_path: Path,
     processes: list[ServeProcess],
 ) -> None:
+    handoff = seed_escalation(database_url, 931286666)
+    state = open_store(database_url, system_clock)
+    try:
+        Passwords(state).set("nadia", "coordinator-pass-1", system_clock())
+    finally:
+        state.close()
     a = replica("a", database_url, telegram, graph, rasa_url, map_db, tmp_path)
     b = replica("b", database_url, telegram, graph, rasa_url, map_db, tmp_path)
     processes += [a, b]
-    await a.start(WAIT)
+    await a.start(WAIT)  # it runs the jobs: the escalation, and its desk event, are its own
     await b.start(WAIT)
     assert "handoff timer" in (await a.health())["database"]["replica"]["jobs"]
-    assert await a.stop_with(signal.SIGTERM) == 0
+    assert "handoff timer" not in (await b.health())["database"]["replica"]["jobs"]
+
+    # The coordinator's browser is on replica B; the escalation happened on A. The desk's
+    # live updates are polled from the shared desk_events table, so B shows it.
+    async def shown_on_b() -> bool:
+        events = await desk_poll(b.url, "nadia", "coordinator-pass-1")
+        return any(e["kind"] == "escalate" and e["handoff"] == handoff for e in events)
+
+    await eventually(shown_on_b, "the escalation made on A shows in the desk on B", WAIT)
+
+    assert await a.stop_with(signal.SIGTERM) == 0  # gives its claims back as it stops
 
     async def taken_over() -> bool:
         report: dict[str, Any] = (await b.health())["database"]["replica"]
         return "handoff timer" in report["jobs"]
 
     await eventually(taken_over, "the other replica runs the jobs", WAIT)
+    assert staff_texts_with(telegram, f"vraag #{handoff} wacht al") == 1

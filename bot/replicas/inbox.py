@@ -38,18 +38,14 @@ class ChatInbox:
     def orphans(self) -> list[str]:
         """Chats with messages waiting that nobody works on: their replica died (or this one
         was killed before, under the same name), or a wake-up was lost. Oldest first."""
-        live = self.claims.live(PREFIX) - {
+        busy = self.claims.live(PREFIX) | {
             name[len(PREFIX) :] for name in self.claims.held if name.startswith(PREFIX)
         }
         with self._lock:
             rows = self._db.execute(
-                "SELECT chat_key, MIN(id) AS first FROM inbox GROUP BY chat_key ORDER BY first"
+                "SELECT chat_key, MIN(id) AS oldest FROM inbox GROUP BY chat_key ORDER BY oldest"
             ).fetchall()
-        return [
-            str(r[0])
-            for r in rows
-            if str(r[0]) not in live and PREFIX + str(r[0]) not in self.claims.held
-        ]
+        return [str(r[0]) for r in rows if str(r[0]) not in busy]
 
     def finish(self, chat_key: str, inbox_id: int, replies: list[dict[str, Any]]) -> bool:
         """Queue the replies (``Outbox.row`` parameters) and drop the message, at once, if the

@@ -208,8 +208,8 @@ class UpdateInbox(asyncio.Queue[object]):
                 lanes = [
                     str(r[0])
                     for r in self._db.execute(
-                        "SELECT lane, MIN(update_id) AS first FROM telegram_updates "
-                        "GROUP BY lane ORDER BY first"
+                        "SELECT lane, MIN(update_id) AS oldest FROM telegram_updates "
+                        "GROUP BY lane ORDER BY oldest"
                     ).fetchall()
                 ]
             waiting = [lane for lane in lanes if lane not in live]
