@@ -35,7 +35,7 @@ NOT_PASSED = {
     "WEGWIJS_MAP_DB": "defaults to <WEGWIJS_DATA_DIR>/social_map.db, which is on the volume",
     "WEGWIJS_STATE_DB": "defaults to <WEGWIJS_DATA_DIR>/state.db, which is on the volume",
     "WEGWIJS_RASA": "only to train or to start the bot's own Rasa; compose sets NLU_URL instead",
-    "WEGWIJS_REPLICA": "defaults to the container's host name and port, unique per replica",
+    "WEGWIJS_REPLICA": "defaults to the container's host name and data directory, unique per replica",
 }
 # Names that hold secrets: only ever ``${NAME}`` or ``${NAME:-}`` in the compose file.
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY")

@@ -19,13 +19,14 @@ heartbeat while R lives and free for anyone once T has passed.
 - The periodic jobs (re-announce and escalate, quiet alarms, promised follow-ups, check-backs,
   the retention purge) run under ``job:<name>`` on one replica (:mod:`bot.replicas.jobs`).
 
-A replica's identity (``WEGWIJS_REPLICA``, by default host name and port) is stable across a
-restart on the same host and port, so a restarted single replica takes its own unfinished work
-back at once instead of waiting for its old claims to expire.
+A replica's identity (``WEGWIJS_REPLICA``, by default host name and data directory, see
+:func:`replica_name`) is stable across a restart, so a restarted single replica takes its own
+unfinished work back at once instead of waiting for its old claims to expire.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 
@@ -53,11 +54,36 @@ def lease_seconds() -> float:
     return value
 
 
-def replica_name(port: int | str | None = None) -> str:
-    """This process's name in claims: ``WEGWIJS_REPLICA``, else host name and port (two live
-    processes cannot share both), else host name and process id."""
+_names: dict[str, str] = {}  # data directory -> this process's name (one per process)
+_locks: list[int] = []  # the lock files' descriptors, open for the life of the process
+
+
+def replica_name() -> str:
+    """This process's name in claims: ``WEGWIJS_REPLICA``, else host name and data directory.
+
+    The data directory is locked (``flock`` on ``replica.lock``) for the life of the process,
+    so two live processes never share a name; the kernel drops the lock when a process dies,
+    even by SIGKILL, so a restart on the same data directory gets the same name and takes its
+    predecessor's unfinished work back at once (:meth:`Claims.forget_previous_life`). A second
+    process on a directory that is in use (``wegwijs purge`` next to ``serve``) gets a name of
+    its own (with its process id)."""
     given = os.environ.get("WEGWIJS_REPLICA", "").strip()
     if given:
         return given[:200]
-    port = port or os.environ.get("WEGWIJS_PORT", "").strip()
-    return f"{socket.gethostname()}:{port or os.getpid()}"
+    from bot.paths import data_dir
+
+    folder = data_dir()
+    if str(folder) in _names:
+        return _names[str(folder)]
+    name = f"{socket.gethostname()}:{folder}"
+    fd = -1
+    try:
+        fd = os.open(folder / "replica.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _locks.append(fd)
+    except OSError:
+        if fd >= 0:
+            os.close(fd)
+        name = f"{name}:{os.getpid()}"
+    _names[str(folder)] = name[:200]
+    return _names[str(folder)]
