@@ -159,6 +159,7 @@ def serve(host: str, port: int) -> None:
     from bot.desk.auth import DeskConfigError, DeskSettings
     from bot.handoff.workers import WorkersError
     from bot.nlu.server import RasaStartError
+    from bot.replicas import ReplicaError, lease_seconds
     from bot.stopping import sigterm_interrupts
 
     try:
@@ -166,6 +167,7 @@ def serve(host: str, port: int) -> None:
         Retention.from_env()
         CheckBackPolicy.from_env()
         QuietPolicy.from_env()
+        lease_seconds()  # several replicas: a wrong value is said now, not at the first claim
         telegram = TelegramConfig.from_env()
         whatsapp = WhatsAppConfig.from_env()
         if telegram is None and whatsapp is None:
@@ -200,6 +202,7 @@ def serve(host: str, port: int) -> None:
         QuietError,
         LogFormatError,
         RasaStartError,
+        ReplicaError,
         RetentionError,
         TelegramConfigError,
         WhatsAppConfigError,

@@ -4,8 +4,8 @@ handed off, otherwise to the conversation engine; consent opens the handoff.
 The router also keeps each chat's last few messages in memory (never on disk) so that, when a
 parent consents, the bridge worker sees the conversation so far; without consent they are
 simply forgotten. A message being handled is on disk (the inbox) only until its replies are
-queued, so that a crash cannot lose it. Messages of one chat are handled one at a time, in order; chats run in
-parallel.
+queued, so that a crash cannot lose it. Messages of one chat are handled one at a time, in order,
+across replicas too (:mod:`bot.replicas.inbox`); chats run in parallel.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from bot.conversation.messages import Incoming, MediaRef, Outcome, Reply
 from bot.conversation.text import clean
 from bot.followup.checkback import OFFER_YES
 from bot.handoff import parent_texts
-from bot.handoff.desk import HandoffDesk, RecentItem
+from bot.handoff.desk import PARENT, HandoffDesk, RecentItem, reply_payload
+from bot.replicas.claims import Claims, under_claim
+from bot.replicas.inbox import PREFIX as INBOX
+from bot.replicas.inbox import ChatInbox
 
 log = logging.getLogger(__name__)
 RECENT_PER_CHAT = 12
@@ -87,38 +90,68 @@ class Router:
         self.recent = RecentMessages()
         # A chat's lock lives while someone holds or waits for it, then goes away by itself.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.claims = Claims(engine.state)
+        self.inbox = ChatInbox(engine.state, desk.outbox, self.claims)
+        self.stopping = False  # no next message is started (the rest waits in the inbox)
 
     async def receive(self, msg: Incoming) -> None:
         """Handle a message and queue the replies for delivery (Telegram, WhatsApp).
 
         The message is kept in the inbox until its replies are queued: if the process dies in
-        between (waiting for Rasa, say), :meth:`replay` answers it at the next start. The
-        platforms cannot be relied on for that: python-telegram-bot confirms a batch of
-        updates as soon as it has fetched them."""
+        between (waiting for Rasa, say), it is answered by another replica, or at the next
+        start (:meth:`replay`). The platforms cannot be relied on for that: python-telegram-bot
+        confirms a batch of updates as soon as it has fetched them. With several replicas the
+        chat's messages are handled by whichever holds its claim, in the order they were taken
+        in (:mod:`bot.replicas.inbox`); this returns at once when that is another one."""
         state = self.engine.state
         inbox_id = state.accept(msg.chat_key, _to_json(msg), msg.channel, msg.message_id)
-        if inbox_id:  # else delivered twice by the platform: answered the first time
-            await self._receive(msg, inbox_id)
+        if inbox_id:  # else delivered twice by the platform: taken in the first time
+            await self.work_on(msg.chat_key)
 
-    async def _receive(self, msg: Incoming, inbox_id: int) -> None:
-        for reply in await self._locked(msg):
-            self.desk.send_to_parent(msg.chat_key, reply)
-        self.engine.state.handled(inbox_id)
+    async def work_on(self, chat_key: str) -> bool:
+        """Answer the chat's waiting messages, oldest first, if nobody else is doing that."""
+        return await under_claim(
+            self.claims,
+            INBOX + chat_key,
+            lambda: self._next(chat_key),
+            stopping=lambda: self.stopping,
+        )
+
+    async def _next(self, chat_key: str) -> bool:
+        found = self.inbox.next(chat_key)
+        if found is None:
+            return False
+        inbox_id, raw = found
+        try:
+            msg = _from_json(raw)
+        except (ValueError, TypeError, KeyError):
+            log.error("inbox: dropped an unreadable message")
+            self.inbox.drop(inbox_id)
+            return True
+        replies = await self._locked(msg)
+        queued = [
+            {
+                "lane": PARENT,
+                "key": chat_key,
+                "action": "reply",
+                "payload": reply_payload(chat_key, r),
+            }
+            for r in replies
+        ]
+        if not self.inbox.finish(chat_key, inbox_id, queued):
+            log.warning("inbox: a chat was taken over by another replica; its answer stands")
+            return False
+        return True
 
     async def replay(self) -> int:
-        """Answer the messages a previous run took in but did not finish. Returns how many."""
-        pending = self.engine.state.unhandled()
-        for inbox_id, raw in pending:
-            try:
-                msg = _from_json(raw)
-            except (ValueError, TypeError, KeyError):
-                log.error("inbox: dropped an unreadable message")
-                self.engine.state.handled(inbox_id)
-                continue
-            await self._receive(msg, inbox_id)
-        if pending:
-            log.info("inbox: answered %d message(s) left from before a restart", len(pending))
-        return len(pending)
+        """Answer the messages nobody is working on: taken in by a run (or a replica) that
+        died before it finished them. Returns for how many chats."""
+        chats = self.inbox.orphans()
+        for chat_key in chats:
+            await self.work_on(chat_key)
+        if chats:
+            log.info("inbox: answered messages left unfinished in %d chat(s)", len(chats))
+        return len(chats)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """The replies to one message (the terminal chat, tests): a platform id seen before

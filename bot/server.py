@@ -20,6 +20,7 @@ from bot.channels.telegram.config import TelegramConfig
 from bot.channels.whatsapp.config import WhatsAppConfig
 from bot.desk.auth import DeskSettings
 from bot.handoff.outbox import Deliver, Item
+from bot.replicas.jobs import Jobs
 from bot.retention import PURGE_EVERY
 from bot.web.guard import BodyGuard
 from bot.web.limits import DESK_UPLOAD_TIMEOUT, desk_form_cap
@@ -92,12 +93,20 @@ class BotServer:
             self.desk.fetchers["whatsapp"] = self.whatsapp.fetch_file
         self._lanes: list[asyncio.Task[None]] = []  # the outbox's senders
         self._jobs: list[asyncio.Task[None]] = []  # the periodic jobs
+        # Several replicas (bot/replicas): the claims of this one, kept alive by its heartbeat
+        # until the very end of a stop.
+        self.claims = app.router.claims
+        self.jobs = Jobs(self.claims)
+        self._heartbeat: asyncio.Task[None] | None = None
 
     @property
     def channels(self) -> list[str]:
         return list(self.parent_senders)
 
     async def start(self) -> None:
+        # Claims under this replica's name are a killed predecessor's: its work is done now.
+        self.claims.forget_previous_life()
+        self._heartbeat = asyncio.create_task(self._beat())
         # First what a previous run took in but did not answer (it was killed mid-way).
         await self.app.router.replay()
         if self.telegram is not None:
@@ -129,6 +138,8 @@ class BotServer:
         self._jobs.append(
             asyncio.create_task(self._every(self.tick_every, self.app.desk.tick, "handoff timer"))
         )
+        # What another replica took in and did not finish (it died), or a lost wake-up.
+        self._jobs.append(asyncio.create_task(self._sweep()))
 
     async def stop(self) -> None:
         """In order: the periodic jobs; the channels take nothing new and finish what they
@@ -148,6 +159,11 @@ class BotServer:
         with suppress(Exception):  # the state database may be gone already (a test, a crash)
             if waiting := outbox.count_pending():
                 log.info("outbox: %d message(s) wait to be sent at the next start", waiting)
+        if self._heartbeat is not None:
+            await _cancel([self._heartbeat])
+            self._heartbeat = None
+        with suppress(Exception):  # the other replicas take over what this one held, at once
+            self.claims.give_back_all()
         if self.telegram is not None:
             await self.telegram.close()
         if self.whatsapp is not None:
@@ -171,16 +187,32 @@ class BotServer:
     async def _every(
         self, seconds: float, job: Callable[[], object], what: str, *, wait_first: bool = False
     ) -> None:
-        """Run ``job`` every ``seconds`` (now first, unless ``wait_first``); a failure is
-        logged, never fatal."""
-        if wait_first:
-            await asyncio.sleep(seconds)
+        """Run ``job`` every ``seconds`` (now first, unless ``wait_first``), on one replica
+        at a time (:mod:`bot.replicas.jobs`); a failure is logged, never fatal."""
+        await self.jobs.every(seconds, job, what, wait_first=wait_first)
+
+    async def _beat(self) -> None:
+        """The heartbeat: this replica's claims live on while it does."""
+        every = self.claims.ttl.total_seconds() / 3
         while True:
             try:
-                job()
+                self.claims.renew_mine()
             except Exception as error:
-                log.error("%s: %s", what, type(error).__name__)
-            await asyncio.sleep(seconds)
+                log.error("heartbeat: %s", type(error).__name__)
+            await asyncio.sleep(every)
+
+    async def _sweep(self) -> None:
+        """Pick up what nobody works on: parents' messages and Telegram updates taken in by a
+        replica that died (its claims expired), or whose wake-up was lost."""
+        every = self.claims.ttl.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if self.telegram is not None:
+                    await self.telegram.inbox.replay()
+                await self.app.router.replay()
+            except Exception as error:
+                log.error("sweep: %s", type(error).__name__)
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -217,12 +249,19 @@ class BotServer:
                 "outbox": {
                     "pending": outbox.count_pending(),
                     "held": outbox.count_held(),
+                    "resent_after_crash": outbox.resent_after_crash,
                     "oldest_pending_s": round((self.app.clock() - oldest).total_seconds())
                     if oldest
                     else 0,
                 },
                 # Taken in, not yet handled: parents' messages, and Telegram updates.
                 "inbox": {"pending": self._inbox_pending()},
+                # This replica: its name in claims, the periodic jobs it runs (and how often).
+                "replica": {
+                    "name": self.claims.owner,
+                    "jobs": self.jobs.held(),
+                    "runs": dict(sorted(self.jobs.runs.items())),
+                },
             }
         except Exception as error:  # a locked, corrupt or missing database
             log.error("health check: database %s", type(error).__name__)

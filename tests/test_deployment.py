@@ -43,9 +43,6 @@ NOT_PASSED = {
     "WEGWIJS_MAP_DB": "defaults to <WEGWIJS_DATA_DIR>/social_map.db, which is on the volume",
     "WEGWIJS_STATE_DB": "defaults to <WEGWIJS_DATA_DIR>/state.db, which is on the volume",
     "WEGWIJS_RASA": "only to train or to start the bot's own Rasa; compose sets NLU_URL instead",
-    # Until compose gains its PostgreSQL option (issue 18, operators' part): SQLite on the volume.
-    "WEGWIJS_DATABASE_URL": "unset: the state is SQLite on the volume (the default)",
-    "WEGWIJS_DATABASE_POOL": "the pool's size only matters with WEGWIJS_DATABASE_URL",
 }
 # Settings only the PostgreSQL bots pass (the SQLite bot leaves them unset), and why. They are
 # read by the database layer and the replicas' coordination (issue 18: bot/db, bot/replicas);

@@ -59,7 +59,12 @@ async def test_everything_up(run_bot: Callable[..., Any], rasa_url: str) -> None
     assert response.status_code == 200 and report["ok"] and not report["degraded"]
     assert report["nlu"]["ok"] and report["nlu"]["model"].endswith(".tar.gz")
     assert report["database"]["ok"] and report["database"]["map"]["services"] > 40
-    assert report["database"]["outbox"] == {"pending": 0, "held": 0, "oldest_pending_s": 0}
+    assert report["database"]["outbox"] == {
+        "pending": 0,
+        "held": 0,
+        "resent_after_crash": 0,
+        "oldest_pending_s": 0,
+    }
     assert report["channels"]["telegram"]["running"] is True
 
 

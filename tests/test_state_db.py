@@ -86,7 +86,13 @@ def test_a_database_made_before_alembic_is_adopted_with_nothing_lost(tmp_path: P
     state.close()
     after = contents(path)
     after["desk_events"] = [r for r in after["desk_events"] if r[0] != event]
-    assert after == before
+    # Later revisions add columns at the end (0002: the replicas'), and new tables.
+    assert after["telegram_updates"][0][3] == ""  # its lane: the default
+    assert after["claims"] == []
+    old_part = {
+        t: [r[: len(before[t][0])] for r in rows] for t, rows in after.items() if t in before
+    }
+    assert old_part == before
     StateStore(path).close()  # a second open changes nothing
     assert contents(path)["handoffs"] == before["handoffs"]
 

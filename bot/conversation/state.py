@@ -19,6 +19,7 @@ from bot.clock import Clock, local_day, system_clock, utc_iso
 from bot.db import Database, DatabaseTarget, open_database
 from bot.db.migrate import upgrade
 from bot.db.target import parse_target
+from bot.replicas import replica_name
 
 
 @dataclass
@@ -51,8 +52,14 @@ class StateStore:
     stamps comes from ``clock`` (:mod:`bot.clock`); the engine, the handoff desk and every
     store that shares this database take their time from it too."""
 
-    def __init__(self, where: Path | str | DatabaseTarget, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        where: Path | str | DatabaseTarget,
+        clock: Clock = system_clock,
+        replica: str | None = None,
+    ) -> None:
         self.clock = clock
+        self.replica = replica or replica_name()  # this process, in claims (bot/replicas)
         self.target = where if isinstance(where, DatabaseTarget) else parse_target(where)
         self.path = self.target.location if not self.target.is_postgres else self.target.shown()
         self._db = open_database(self.target)

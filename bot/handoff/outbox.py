@@ -4,8 +4,9 @@ Every message to a parent and to the staff group goes through here rather than s
 the platform, because: the platforms answer 429 and 5xx now and then (we retry with backoff,
 and keep the order within a chat), Telegram lets a bot post only about 20 messages a minute
 into a group (we queue, and batch what piles up), and the process may be killed at any moment
-(the queue lives in SQLite and survives a restart). Chats are independent: a failing chat waits
-for its retry without holding up anyone else.
+(the queue lives in the database and survives a restart). Chats are independent: a failing chat
+waits for its retry without holding up anyone else. With several replicas, each key (a chat,
+the staff group) is sent by one replica at a time, under a claim (:meth:`Outbox._drain_key`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from bot.clock import utc_iso_ms
 from bot.conversation.state import StateStore
+from bot.replicas.claims import Claims, under_claim
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
@@ -47,6 +49,11 @@ class Item:
     attempts: int
 
 
+INSERT = (
+    "INSERT INTO outbox (lane, key, handoff_id, action, payload, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
 # A lane's sender gets the due items of one key, oldest first, and returns how many it
 # delivered from the front; it raises for the first one it could not send.
 Deliver = Callable[[list[Item]], Awaitable[int]]
@@ -58,6 +65,9 @@ class Outbox:
         self._clock = state.clock  # queue times, retry backoff: the bot's one clock
         self._wake: dict[str, asyncio.Event] = {}
         self._stop_at: float | None = None  # event-loop time after which no send starts
+        self.claims = Claims(state)  # one key (chat, staff group) sent by one replica at a time
+        self._cut_off: set[int] = set()  # rows found mid-send: their replica died
+        self.resent_after_crash = 0
 
     def stop(self, grace: float) -> None:
         """Let the lanes end: a send under way is finished (never cut off halfway, which could
@@ -82,19 +92,20 @@ class Outbox:
         handoff_id: int | None = None,
     ) -> None:
         with self._lock:
-            self._db.execute(
-                "INSERT INTO outbox (lane, key, handoff_id, action, payload, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    lane,
-                    key,
-                    handoff_id,
-                    action,
-                    json.dumps(payload, ensure_ascii=False),
-                    self._now(),
-                ),
-            )
+            self._db.execute(INSERT, self.row(lane, key, action, payload, handoff_id))
         self.wake(lane)
+
+    def row(
+        self,
+        lane: str,
+        key: str,
+        action: str,
+        payload: dict[str, Any],
+        handoff_id: int | None = None,
+    ) -> tuple[object, ...]:
+        """The parameters of :data:`INSERT` for one item (to queue it inside a transaction of
+        one's own, e.g. with the message it answers: :mod:`bot.replicas.inbox`)."""
+        return (lane, key, handoff_id, action, json.dumps(payload, ensure_ascii=False), self._now())
 
     def wake(self, lane: str) -> None:
         if lane in self._wake:
@@ -135,7 +146,8 @@ class Outbox:
     def mark(self, items: list[Item], status: str) -> None:
         with self._lock:
             self._db.executemany(
-                "UPDATE outbox SET status = ? WHERE id = ?", [(status, item.id) for item in items]
+                "UPDATE outbox SET status = ?, sending_by = NULL WHERE id = ?",
+                [(status, item.id) for item in items],
             )
 
     def done(self, items: list[Item]) -> None:
@@ -192,41 +204,121 @@ class Outbox:
         not_before = self._clock() + timedelta(seconds=delay)
         with self._lock:
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?",
+                "UPDATE outbox SET attempts = attempts + 1, not_before = ?, sending_by = NULL "
+                "WHERE id = ?",
                 (utc_iso_ms(not_before), item.id),
             )
         return delay
 
-    async def _drain_key(self, items: list[Item], deliver: Deliver) -> int:
+    def _pending(self, lane: str, key: str) -> list[Item]:
+        """The key's items that are due now, oldest first (read again under its claim: another
+        replica may have sent some since :meth:`due` looked)."""
+        now = self._now()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, lane, key, handoff_id, action, payload, attempts, not_before, "
+                "sending_by FROM outbox WHERE lane = ? AND key = ? AND status = 'pending' "
+                "ORDER BY id LIMIT 50",
+                (lane, key),
+            ).fetchall()
+        items: list[Item] = []
+        for r in rows:
+            if r[7] and r[7] > now:
+                break
+            items.append(Item(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]))
+            if r[8] is not None:
+                self._cut_off.add(r[0])
+        return items
+
+    def _sending(self, items: list[Item]) -> None:
+        """Mark the items whose request goes out now (see :meth:`_drain_key`)."""
+        with self._lock:
+            self._db.executemany(
+                "UPDATE outbox SET sending_by = ?, sending_at = ? WHERE id = ?",
+                [(self.claims.owner, self._now(), item.id) for item in items],
+            )
+
+    def _not_sending(self, items: list[Item]) -> None:
+        if items:
+            with self._lock:
+                self._db.executemany(
+                    "UPDATE outbox SET sending_by = NULL, sending_at = NULL WHERE id = ?",
+                    [(item.id,) for item in items],
+                )
+
+    async def _drain_key(self, lane: str, key: str, deliver: Deliver) -> int:
+        """Send the key's due items, in order, under the claim ``outbox:<lane>:<key>`` (one
+        replica per chat at a time, whichever replica queued them).
+
+        The window between a send and its mark. A platform call cannot be made atomic with
+        our database: the message leaves, then we delete its row, and a replica killed in
+        between (SIGKILL, a lost machine) leaves a row whose message the parent may already
+        have. Nothing tells us which: Telegram and the Graph API take no idempotency key and
+        cannot be asked what a chat received. So the window is kept as short as it can be and
+        the choice in it is made once, here:
+
+        - An item is sent alone (parents' lanes deliver one item per call) and its row is
+          deleted in the same step of the event loop as the platform's answer arrives: no
+          ``await`` between them, so nothing else of this process runs in between. The window
+          is the platform's round trip plus one local write.
+        - Just before the request, the row is marked ``sending_by``/``sending_at``. A row found
+          marked by whoever takes the key over was in that window when its replica died.
+        - Such a row is sent again (at least once): an answer a parent never gets, or a bridge
+          worker's reply that silently disappears, is worse than one message seen twice. The
+          resend is logged and counted (``/healthz``: outbox ``resent_after_crash``), so the
+          duplicates a crash can cause are bounded (at most the sends in flight at the crash,
+          :data:`PARALLEL_CHATS` per lane) and visible. Rows never marked are certainly unsent.
+
+        Within one process the asyncio loop cannot be cut between the answer and the delete;
+        a SIGTERM lets a send under way finish (:meth:`stop`), so only a kill opens the window.
+        """
         done = 0
-        while items and not self._out_of_time():
+
+        async def step() -> bool:
+            nonlocal done
+            items = self._pending(lane, key)
+            if not items or self._out_of_time():
+                return False
+            again = [item.id for item in items if item.id in self._cut_off]
+            if again:
+                self._cut_off.difference_update(again)
+                self.resent_after_crash += len(again)
+                log.warning(
+                    "outbox %s: %d message(s) cut off by a replica's death are sent again",
+                    lane,
+                    len(again),
+                )
+            self._sending(items)
             try:
                 sent = await deliver(items)
             except Undeliverable as error:
-                log.warning(
-                    "outbox %s: item %d undeliverable (%s)", items[0].lane, items[0].id, error
-                )
+                log.warning("outbox %s: item %d undeliverable (%s)", lane, items[0].id, error)
                 self.mark(items[:1], "undeliverable")
-                items = items[1:]
-                continue
+                self._not_sending(items[1:])
+                return True
             except Held:
                 self.mark(items[:1], "held")
-                items = items[1:]
-                continue
+                self._not_sending(items[1:])
+                return True
             except Exception as error:  # network, 429, 5xx: keep it and try again later
                 delay = self.postpone(items[0])
+                self._not_sending(items[1:])
                 log.warning(
                     "outbox %s: sending failed (%s), retry in %.0f s",
-                    items[0].lane,
+                    lane,
                     type(error).__name__,
                     delay,
                 )
-                return done
+                return False
             if sent <= 0:
-                return done
-            self.done(items[:sent])
+                self._not_sending(items)
+                return False
+            self.done(items[:sent])  # at once: see the window above
+            self._not_sending(items[sent:])
             done += sent
-            items = items[sent:]
+            return True
+
+        await under_claim(self.claims, f"outbox:{lane}:{key}", step, stopping=self._out_of_time)
         return done
 
     async def drain(self, lane: str, deliver: Deliver) -> int:
@@ -234,12 +326,12 @@ class Outbox:
         total = 0
         limit = asyncio.Semaphore(PARALLEL_CHATS)
 
-        async def one(items: list[Item]) -> int:
+        async def one(key: str) -> int:
             async with limit:
-                return await self._drain_key(items, deliver)
+                return await self._drain_key(lane, key, deliver)
 
         while not self._out_of_time() and (groups := self.due(lane)):
-            results = await asyncio.gather(*(one(items) for items in groups.values()))
+            results = await asyncio.gather(*(one(key) for key in groups))
             total += sum(results)
             if sum(results) == 0:
                 break

@@ -85,6 +85,8 @@ class TelegramChannel:
             builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.inbox.bot = self.application.bot
+        # Updates are handled from disk, chat by chat, under a claim (bot/replicas).
+        self.inbox.process = self.application.process_update
         self.staff = (
             StaffRoom(self.application.bot, config.staff_chat_id, app.desk)
             if config.staff_chat_id is not None
@@ -238,6 +240,7 @@ class TelegramChannel:
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        await self.inbox.finish()
         if self.application.running:
             await self.application.stop()
 

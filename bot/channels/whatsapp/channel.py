@@ -1,8 +1,10 @@
 """The WhatsApp channel: Meta's webhook in, the Graph API out.
 
-The webhook answers only calls signed with the app secret. Each message is handled before the
-webhook answers 200, so its replies are safely in the outbox by then; Meta re-delivers anything
-not acknowledged, and the router handles each message id once.
+The webhook answers only calls signed with the app secret. Each message is in the inbox on disk
+before the webhook answers 200, and normally handled too, so its replies are in the outbox by
+then; with several replicas, a message of a chat that another replica is answering right now is
+handled there, after the one before it (:mod:`bot.replicas.inbox`). Meta re-delivers anything
+not acknowledged, and the router takes each message id in once.
 
 WhatsApp lets a business send free messages only within 24 hours of the parent's last message.
 A bridge worker's answer that comes later is held back: the parent gets the pre-approved
