@@ -12,6 +12,8 @@ from datetime import datetime
 
 from bot.conversation.state import StateStore, utc_iso
 
+DESK_EVENTS_LOCK = 0x5745_4745_5631  # PostgreSQL advisory lock key: adding a desk event
+
 KINDS = (
     "opened",
     "parent",
@@ -47,7 +49,12 @@ class EventLog:
     def add(
         self, handoff_id: int | None, kind: str, now: datetime, worker: str | None = None
     ) -> int:
-        with self._lock:
+        with self._lock, self._db.transaction():
+            if self._db.engine == "postgresql":
+                # Ids come from a sequence: two replicas adding events at once could commit 6
+                # before 5, and a desk that already read 6 would never see 5. One writer at a
+                # time (until its transaction commits) keeps ids in commit order, as on SQLite.
+                self._db.execute("SELECT pg_advisory_xact_lock(?)", (DESK_EVENTS_LOCK,))
             return self._db.insert(
                 "INSERT INTO desk_events (at, handoff_id, kind, worker) VALUES (?, ?, ?, ?) "
                 "RETURNING id",
