@@ -52,6 +52,7 @@ import random
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -557,10 +558,25 @@ def machine(load: tuple[float, ...], after: tuple[float, ...]) -> str:
     )
 
 
+def commit() -> str:
+    """The commit measured (and whether the bot's code differed from it)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}{' with uncommitted changes to bot/' if dirty else ''}" if head else "unknown"
+
+
 def update_doc(body: str, args: argparse.Namespace, where: str, took: float) -> None:
     section = (
         f"{SECTION}\n\n"
-        f"Measured by `python bench/replicas_bench.py --doc` on {date.today().isoformat()} "
+        f"Measured by `python bench/replicas_bench.py {' '.join(sys.argv[1:])}` on "
+        f"{date.today().isoformat()} at commit {commit()} "
         f"({took / 60:.0f} minutes): {where}.\n\n"
         "One run, side by side: for each scenario a fresh state database (a SQLite file; a new "
         "database on a throwaway PostgreSQL server, Debian's binaries as in the tests, fsync "
