@@ -23,6 +23,7 @@ from typing import Any
 from bot.clock import utc_iso_ms
 from bot.conversation.state import StateStore
 from bot.replicas.claims import Claims, under_claim
+from bot.replicas.leaving import on_leaving
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
@@ -261,8 +262,11 @@ class Outbox:
           deleted in the same step of the event loop as the platform's answer arrives: no
           ``await`` between them, so nothing else of this process runs in between. The window
           is the platform's round trip plus one local write.
-        - Just before the request, the row is marked ``sending_by``/``sending_at``. A row found
-          marked by whoever takes the key over was in that window when its replica died.
+        - When the request really leaves (after Telegram's rate limiter, when the channel's
+          HTTP layer calls :func:`bot.replicas.leaving.leaving`), the row is marked
+          ``sending_by``/``sending_at``. A row found marked by whoever takes the key over was
+          in that window when its replica died; one waiting behind the rate limiter is not
+          marked, so it is certainly unsent and is sent once by the survivor.
         - Such a row is sent again (at least once): an answer a parent never gets, or a bridge
           worker's reply that silently disappears, is worse than one message seen twice. The
           resend is logged and counted (``/healthz``: outbox ``resent_after_crash``), so the
@@ -288,9 +292,17 @@ class Outbox:
                     lane,
                     len(again),
                 )
-            self._sending(items)
+            marked = False
+
+            def mark() -> None:  # a request for these items is leaving now (see above)
+                nonlocal marked
+                if not marked:
+                    marked = True
+                    self._sending(items)
+
             try:
-                sent = await deliver(items)
+                with on_leaving(mark):
+                    sent = await deliver(items)
             except Undeliverable as error:
                 log.warning("outbox %s: item %d undeliverable (%s)", lane, items[0].id, error)
                 self.mark(items[:1], "undeliverable")

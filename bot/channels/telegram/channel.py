@@ -33,6 +33,7 @@ from bot.channels.media import FileFetcher, MediaFile
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.convert import CHANNEL, incoming, media_of
 from bot.channels.telegram.inbox import InboxApplication, UpdateInbox
+from bot.channels.telegram.request import LeavingRequest, polling_request
 from bot.channels.telegram.sending import deliver_to_parent, fetch_file
 from bot.channels.telegram.staff import StaffRoom
 from bot.conversation.messages import MediaRef
@@ -78,8 +79,9 @@ class TelegramChannel:
             .base_url(config.base_url)
             .base_file_url(config.base_file_url)
             .rate_limiter(AIORateLimiter(max_retries=2))
+            .request(LeavingRequest())  # marks the outbox row when a send leaves (replicas)
             .concurrent_updates(64)  # chats in parallel; the router keeps each chat in order
-            .get_updates_read_timeout(config.poll_timeout + 10)
+            .get_updates_request(polling_request(config.poll_timeout + 10))
         )
         if config.webhook_url:
             builder = builder.updater(None)

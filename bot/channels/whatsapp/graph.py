@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from bot.channels.media import MediaFile
+from bot.replicas.leaving import leaving
 
 # Graph error codes that mean "not now" rather than "never": throttling, Meta's own trouble,
 # and 190 (an expired or revoked token: the operator fixes it and the messages still go out).
@@ -66,6 +67,7 @@ class GraphClient:
         return response.content, mime
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        leaving()  # the outbox marks its row as maybe sent now (bot.replicas.leaving)
         response = await self._http.request(method, path, **kwargs)
         if response.status_code != 200:
             raise _error(response)
