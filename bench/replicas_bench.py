@@ -593,7 +593,10 @@ def update_doc(body: str, args: argparse.Namespace, where: str, took: float) -> 
         "at the same concurrency, straight to `POST /model/parse`, right after each scenario. "
         f"The scenarios take turns, {args.rounds} rounds; every figure is the median of the "
         "rounds (their range in brackets). CPU per answered message: all bot processes "
-        "together, PostgreSQL's postmaster and backends, Rasa.\n\n"
+        "together, PostgreSQL's postmaster and backends, Rasa, and the bench's own process (the "
+        "fake Graph API and the parents). PostgreSQL transactions per message: committed and "
+        "rolled back in the scenario's database over its whole life (start-up and warm-up "
+        "included), less the bench's own queries, per message handled.\n\n"
         f"{body}\n\n{NOTES_BEGIN}\n{NOTES_END}\n"
     )
     text = DOC.read_text(encoding="utf-8")
