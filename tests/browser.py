@@ -48,6 +48,9 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def sign_in(page: Page, base: str, login: str, password: str, path: str = "/desk/") -> None:
+    # Leave the page first: a desk page whose session just expired sends itself to the sign-in
+    # page, and that second sign-in form (a new form cookie) could replace the one filled in.
+    await page.goto("about:blank")
     await page.goto(base + path)
     await page.fill("#login", login)
     await page.fill("#password", password)
