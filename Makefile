@@ -18,7 +18,7 @@ run: setup locales map nlu-model
 	fi
 
 test: setup locales map nlu-model browser caddy postgres
-	@echo "==> Running the test suite (about 4 minutes; the real Rasa server starts first)"
+	@echo "==> Running the test suite (about 6 to 8 minutes on 2 cores; the real Rasa server and a throwaway PostgreSQL start first)"
 	$(BIN)/pytest -q
 
 # The desk's browser tests drive Debian's chromium (Playwright never downloads a browser here);
