@@ -2,8 +2,9 @@
 
 :func:`upgrade` runs whenever a :class:`~bot.conversation.state.StateStore` opens (so at the
 start of ``serve`` and ``chat`` and every command, as creating the schema always did) and from
-``wegwijs db upgrade``. A database already at the head costs one query; Alembic itself is only
-loaded when there is something to do. A SQLite database made before Alembic (tables, no
+``wegwijs db upgrade``. A database already at the head costs one query; Alembic's list of revisions is
+read once per process (:func:`head`, which imports Alembic and SQLAlchemy: about 40 MiB), its
+migration machinery runs only when there is something to do. A SQLite database made before Alembic (tables, no
 ``alembic_version``) is first brought to the baseline by :func:`bot.db.legacy.adopt` and
 stamped, keeping every row.
 """

@@ -14,8 +14,8 @@ heartbeat while R lives and free for anyone once T has passed.
   Telegram's own order (update ids), whichever replica the webhook reached
   (:mod:`bot.channels.telegram.inbox`).
 - The outbox is sent under ``outbox:<lane>:<key>``, one key (a chat, the staff group) by one
-  replica at a time, in order; each row is marked as being sent just before its request goes
-  out (:mod:`bot.handoff.outbox` explains the window that remains).
+  replica at a time, in order; each row is marked as maybe sent when its request really leaves
+  (:mod:`bot.replicas.leaving`) (:mod:`bot.handoff.outbox` explains the window that remains).
 - The periodic jobs (re-announce and escalate, quiet alarms, promised follow-ups, check-backs,
   the retention purge) run under ``job:<name>`` on one replica (:mod:`bot.replicas.jobs`).
 

@@ -13,8 +13,8 @@ upsert), and A gives the claim back only if nobody knocked since it last looked
 (``DELETE ... WHERE knocks = <seen>``); otherwise it looks again. Both statements touch the
 same row, so the database orders them (PostgreSQL's row lock, SQLite's single writer):
 either B's knock comes first and A looks again, or A's delete comes first and B's upsert
-inserts a fresh claim that B then holds. The periodic sweeps of :mod:`bot.replicas.sweep` stay
-as the safety net for work whose replica died.
+inserts a fresh claim that B then holds. The periodic sweep of the server (``BotServer._sweep`` in
+:mod:`bot.server`) stays as the safety net for work whose replica died.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ With several replicas (webhook mode behind a load balancer) the update is handle
 replica holds its lane's claim (``telegram:<chat>``, ``telegram:<group>:<topic>``), one update of
 a lane at a time, in Telegram's order (the update id), whichever replica took it in: a parent's
 second message taken in by replica B waits until A has handled the first, and an update taken in
-by a replica that died is handled by another one once its claim expires (:meth:`replay`, the
-sweep of :mod:`bot.replicas.sweep`).
+by a replica that died is handled by another one once its claim expires (:meth:`replay`, from the
+sweep of ``BotServer._sweep`` in :mod:`bot.server`).
 
 Handling twice is harmless downstream: a parent's message is taken in once per message id
 (:meth:`bot.conversation.state.StateStore.accept`), a staff message once per message id, and
